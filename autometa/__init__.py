@@ -1,0 +1,40 @@
+"""autometa: AutoML that learns from past experiments how to start new ones.
+
+Data flows one way: :mod:`autometa.data` (load) -> :mod:`autometa.metafeatures` (describe)
+-> recommend -> :mod:`autometa.search` (search) -> refit -> report.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it; imported on first use so `import autometa` stays fast
+_EXPORTS = {
+    "load_data": "autometa.data",
+    "from_xy": "autometa.data",
+    "Dataset": "autometa.data",
+    "extract_metafeatures": "autometa.metafeatures",
+    "describe": "autometa.metafeatures",
+    "AutoMetaClassifier": "autometa.estimators",
+    "AutoMetaRegressor": "autometa.estimators",
+    "run_search": "autometa.search",
+    "AutometaError": "autometa.errors",
+    "DataError": "autometa.errors",
+    "ConfigError": "autometa.errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'autometa' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
