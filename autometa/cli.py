@@ -99,3 +99,257 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 
 # Commands are defined below, one section per command group.
+
+
+# --------------------------------------------------------------------------------------------
+# metafeatures
+
+
+def _format_value(value: float) -> str:
+    """A meta-feature value for the table: integers plainly, others to 6 significant digits."""
+    if not math.isfinite(value):
+        return "nan"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+@app.command("metafeatures")
+def metafeatures_command(
+    data: str = typer.Argument(..., help="Data file: CSV, TSV, Parquet or ARFF (optionally .gz)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target column (default: the last column)."),
+    task: Optional[str] = typer.Option(None, "--task", help="binary, multiclass or regression (default: inferred)."),
+    groups: Optional[str] = typer.Option(
+        None, "--groups", help="Comma-separated groups (default: all): general, statistical, infotheory, "
+        "landmarking, model_based."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for subsampling and randomised meta-features."),
+    max_rows: int = typer.Option(10_000, "--max-rows", help="Most rows the expensive groups see (subsample)."),
+    time_budget: float = typer.Option(10.0, "--time-budget", help="Seconds allowed per group."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (name -> value, NaN as null)."),
+) -> None:
+    """Describe a dataset by its meta-features (sizes, statistics, entropies, landmarkers)."""
+    from rich.table import Table
+
+    from autometa.data import load_data
+    from autometa.metafeatures import describe_dataset, parse_groups
+
+    chosen = parse_groups(groups)  # fail on a bad group before loading the data
+    ds = load_data(data, target=target, task=task)
+    for note in ds.notes:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    mf = describe_dataset(ds, groups=chosen, seed=seed, max_rows=max_rows, time_budget=time_budget)
+    if as_json:
+        print_json({**mf.values, "groups_subsampled": mf.subsampled, "groups_cut_short": mf.cut_short})
+        return
+    table = Table(title=f"meta-features of {ds.name} ({mf.task}, {len(ds.X)} rows, {ds.X.shape[1]} features)")
+    table.add_column("group", style="bold")
+    table.add_column("name")
+    table.add_column("value", justify="right")
+    for i, (group, group_keys) in enumerate(mf.names_by_group.items()):
+        if i:
+            table.add_section()
+        if not group_keys:
+            table.add_row(group, "(unavailable)", "")
+        for j, key in enumerate(group_keys):
+            table.add_row(group if j == 0 else "", key, _format_value(mf.values[key]))
+    console.print(table)
+    if mf.subsampled:
+        rows = max(mf.n_rows_used[g] for g in mf.subsampled)
+        console.print(f"subsampled to {rows} rows: {', '.join(mf.subsampled)}", highlight=False)
+    if mf.cut_short:
+        console.print(
+            f"cut short by the {time_budget:g} s time budget (rest NaN): {', '.join(mf.cut_short)}",
+            highlight=False,
+        )
+    for group, message in mf.failed.items():
+        console.print(f"failed: {group}: {message}", highlight=False, soft_wrap=True)
+    seconds = ", ".join(f"{g} {s:.2f}" for g, s in mf.seconds.items())
+    console.print(f"seconds per group: {seconds}", highlight=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------------------------
+# fit / predict
+
+
+def _print_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                   line: Optional[str] = None) -> None:
+    """Show a Python warning as one ``warning:`` line on stderr (no file/line noise)."""
+    err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def _score_cell(row: Any) -> str:
+    """CV score ± std of a leaderboard row, or what happened to a trial without a score."""
+    if row.status == "ok":
+        std = "" if math.isnan(row.std) else f" ± {row.std:.4f}"
+        return f"{row.score:.4f}{std}"
+    if row.status == "pruned":
+        return "pruned"
+    message = f": {row.message}" if row.message else ""
+    return f"{row.status}{message}"[:60]
+
+
+def _leaderboard_table(result: Any, top: int) -> Any:
+    """Rich table of the ``top`` best trials of a search."""
+    from rich.table import Table
+
+    board = result.leaderboard
+    table = Table(title=f"top {min(top, len(board))} of {len(board)} trials ({result.metric}, "
+                        "higher is better)")
+    table.add_column("rank", justify="right")
+    table.add_column("algorithm")
+    table.add_column("key params")
+    table.add_column("CV score", justify="right")
+    table.add_column("fit s", justify="right")
+    table.add_column("origin")
+    for rank, row in enumerate(board.head(top).itertuples(index=False), start=1):
+        fit = "" if math.isnan(row.fit_seconds) else f"{row.fit_seconds:.2f}"
+        table.add_row(str(rank), row.algorithm, row.params, _score_cell(row), fit, row.origin)
+    return table
+
+
+class _ProgressBar:
+    """Live progress of a search on stderr: trials done/total, best score so far, elapsed time."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar: Any = None
+        self.task_id: Any = None
+        if enabled:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn)
+
+            self.bar = Progress(
+                TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),
+                console=err_console, transient=True,
+            )
+
+    def __enter__(self) -> "_ProgressBar":
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, p: Any) -> None:
+        if self.bar is None:
+            return
+        best = "-" if math.isnan(p.best_score) else f"{p.best_score:.4f}"
+        if self.task_id is None:
+            self.task_id = self.bar.add_task("search", total=p.total, best=best)
+        self.bar.update(self.task_id, completed=min(p.done, p.total), best=best)
+
+
+@app.command("fit")
+def fit_command(
+    data: str = typer.Argument(..., help="Training data: CSV, TSV, Parquet or ARFF (optionally .gz)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target column (default: the last column)."),
+    task: Optional[str] = typer.Option(None, "--task", help="binary, multiclass or regression (default: inferred)."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Metric to optimise (default: per task)."),
+    trials: int = typer.Option(50, "--trials", help="Number of trials (a resumed study counts its earlier ones)."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Stop the search after this many seconds."),
+    cv: Optional[int] = typer.Option(None, "--cv", help="Number of cross-validation folds (default: per data size)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for folds, sampler and models."),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="Threads/processes per model fit (-1: all cores)."),
+    storage: Optional[str] = typer.Option(
+        None, "--storage", help="Keep the study: sqlite:///search.db or a journal file (*.log, *.journal)."
+    ),
+    study_name: Optional[str] = typer.Option(None, "--study-name", help="Study name in the storage (default: data name)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the study already in --storage."),
+    device: str = typer.Option("cpu", "--device", help="cpu or gpu (LightGBM; falls back to cpu with a warning)."),
+    algorithms: Optional[str] = typer.Option(
+        None, "--algorithms", help="Comma-separated algorithms to search (default: all that suit the data)."
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", help="Where to save the model (default: <data name>.autometa.joblib here)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+) -> None:
+    """Search models and hyperparameters by cross-validation, refit the best, save it."""
+    import warnings
+
+    from autometa.data import load_data
+    from autometa.errors import ConfigError
+    from autometa.gpu import resolve_device
+    from autometa.model import FittedModel
+    from autometa.search import refit_best, resolve_algorithms, run_search
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _print_warning
+        used_device = resolve_device(device)
+        ds = load_data(data, target=target, task=task)
+        for note in ds.notes:
+            err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        chosen = None if algorithms is None else resolve_algorithms(ds.task, len(ds.X), algorithms)
+        model_path = output if output is not None else Path(f"{ds.name}.autometa.joblib")
+        if not model_path.parent.is_dir():  # fail before the search, not after it
+            raise ConfigError(f"--output folder {str(model_path.parent)!r} does not exist; create it first")
+        with _ProgressBar(enabled=err_console.is_terminal and not as_json) as bar:
+            result = run_search(
+                ds.X, ds.y, ds.column_types, ds.task, metric=metric, n_trials=trials,
+                time_budget=time_budget, cv=cv, seed=seed, n_jobs=n_jobs, storage=storage,
+                study_name=study_name or (ds.name if storage else None), algorithms=chosen,
+                device=used_device, progress=bar, resume=resume,
+            )
+        pipeline = refit_best(result, ds.X, ds.y, ds.column_types, seed=seed, n_jobs=n_jobs,
+                              device=result.device)
+    classes = [str(c) for c in pipeline.classes_] if ds.task != "regression" else None
+    model = FittedModel(
+        pipeline=pipeline, task=ds.task, target=ds.target, column_types=dict(ds.column_types),
+        classes=classes, metric=result.metric, best_config=result.best_config,
+        best_score=result.best_score, device=result.device, notes=list(ds.notes),
+    )
+    model.save(model_path)
+    if as_json:
+        print_json({
+            "best_score": result.best_score, "metric": result.metric,
+            "best_config": result.best_config, "n_trials": result.n_trials,
+            "model_path": str(model_path), "device": result.device, "task": ds.task,
+            "target": ds.target,
+        })
+        return
+    console.print(_leaderboard_table(result, top=10))
+    board = result.leaderboard
+    counts = board["status"].value_counts()
+    extra = ", ".join(f"{int(n)} {s}" for s, n in counts.items() if s != "ok")
+    console.print(
+        f"best: {result.best_config['algorithm']} {result.metric} {result.best_score:.4f} "
+        f"± {result.best_std:.4f} after {result.n_trials} trials"
+        + (f" ({extra})" if extra else "") + f" in {result.elapsed:.1f} s on {result.device}",
+        highlight=False, soft_wrap=True,
+    )
+    console.print(f"model saved to {model_path}", highlight=False, soft_wrap=True)
+
+
+@app.command("predict")
+def predict_command(
+    model_file: Path = typer.Argument(..., metavar="MODEL", help="Model written by autometa fit."),
+    data: str = typer.Argument(..., help="Data to predict: CSV, TSV, Parquet or ARFF (optionally .gz)."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write the CSV here (default: stdout)."),
+    proba: bool = typer.Option(False, "--proba", help="One probability column per class (classification)."),
+) -> None:
+    """Predict with a saved model; the data needs the training columns (others are ignored)."""
+    from autometa.data import NOTES_ATTR, read_table
+    from autometa.errors import ConfigError
+    from autometa.model import FittedModel
+
+    model = FittedModel.load(model_file)
+    if proba and not model.is_classifier:
+        raise ConfigError(f"--proba needs a classification model; {model_file} does {model.task}")
+    if output is not None and not output.parent.is_dir():
+        raise ConfigError(f"--output folder {str(output.parent)!r} does not exist; create it first")
+    frame, _ = read_table(data)
+    preds, notes = model.prediction_frame(frame, proba=proba)
+    for note in list(frame.attrs.get(NOTES_ATTR, [])) + notes:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    if output is None:
+        sys.stdout.write(preds.to_csv(index=False))
+        return
+    preds.to_csv(output, index=False)
+    err_console.print(f"wrote {len(preds)} predictions to {output}", highlight=False, soft_wrap=True)
+
+
+if __name__ == "__main__":
+    main()

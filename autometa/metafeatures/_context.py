@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -56,3 +56,83 @@ class Context:
     def rng(self) -> np.random.Generator:
         """A fresh generator seeded from ``seed`` (same draws on every call)."""
         return np.random.default_rng(self.seed)
+
+    # ------------------------------------------------------------------ cached views
+    # Several groups need the same arrays; building them once per Context keeps the cheap
+    # groups vectorised and fast. All helpers return read-only views shared between groups.
+
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """Return ``build()``, computed once per Context under ``key``."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def numeric_matrix(self) -> np.ndarray:
+        """Numeric columns as an ``(n, p)`` float64 array; missing and ±inf become NaN."""
+
+        def build() -> np.ndarray:
+            cols = self.numeric
+            if not cols:
+                return np.empty((len(self.X), 0), dtype=np.float64)
+            # one 2-D block (usually a view of X's float block), column-major for fast column ops
+            arr = np.asfortranarray(self.X[cols].to_numpy(dtype=np.float64, na_value=np.nan))
+            infinite = np.isinf(arr)
+            if infinite.any():
+                arr = arr.copy(order="F")  # never write into the caller's data
+                arr[infinite] = np.nan
+            arr = arr.view()
+            arr.flags.writeable = False
+            return arr
+
+        return self.cached("numeric_matrix", build)
+
+    def codes(self, column: str) -> np.ndarray:
+        """Integer category codes of a categorical column (``-1`` where missing)."""
+        return self.cached(
+            f"codes:{column}",
+            lambda: np.asarray(self.X[column].cat.codes, dtype=np.int64),
+        )
+
+    def n_levels(self, column: str) -> int:
+        """Number of categories declared by a categorical column's dtype (used or not)."""
+        return len(self.X[column].dtype.categories)
+
+    def class_codes(self) -> np.ndarray:
+        """Integer class codes of ``y`` for classification (``-1`` where missing)."""
+        if not self.is_classification:
+            raise ValueError("class codes are only defined for classification tasks")
+
+        def build() -> np.ndarray:
+            y = self.y
+            if not isinstance(y.dtype, pd.CategoricalDtype):
+                y = y.astype("category")
+            return np.asarray(y.cat.codes, dtype=np.int64)
+
+        return self.cached("class_codes", build)
+
+    def class_counts(self) -> np.ndarray:
+        """Rows per observed class (classes without rows left out), in code order."""
+
+        def build() -> np.ndarray:
+            codes = self.class_codes()
+            counts = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, int)
+            return counts[counts > 0]
+
+        return self.cached("class_counts", build)
+
+
+Stage = Callable[[Context], dict]
+
+
+def run_stages(ctx: Context, stages: Iterable[Stage]) -> dict[str, float]:
+    """Run a group's stages in order, stopping (with ``ctx.cut_short`` set) at the deadline.
+
+    The first stage always runs so a group returns something even under a tiny budget; the
+    names of skipped stages are simply absent, and the orchestrator reports them as NaN.
+    """
+    out: dict[str, float] = {}
+    for i, stage in enumerate(stages):
+        if i > 0 and ctx.expired():
+            break
+        out.update(stage(ctx))
+    return out
