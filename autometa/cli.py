@@ -178,6 +178,14 @@ def _print_warning(message: Any, category: Any, filename: str, lineno: int, file
     err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
+def _check_output_folder(output: Optional[Path]) -> None:
+    """Fail before the work, not after it, when --output points into a missing folder."""
+    from autometa.errors import ConfigError
+
+    if output is not None and not output.parent.is_dir():
+        raise ConfigError(f"--output folder {str(output.parent)!r} does not exist; create it first")
+
+
 def _score_cell(row: Any) -> str:
     """CV score ± std of a leaderboard row, or what happened to a trial without a score."""
     if row.status == "ok":
@@ -268,7 +276,6 @@ def fit_command(
     import warnings
 
     from autometa.data import load_data
-    from autometa.errors import ConfigError
     from autometa.gpu import resolve_device
     from autometa.model import FittedModel
     from autometa.search import open_storage, refit_best, resolve_algorithms, run_search
@@ -278,8 +285,7 @@ def fit_command(
     names = None if algorithms is None else [a.strip() for a in algorithms.split(",") if a.strip()]
     for name in names or []:
         get_algorithm(name)
-    if output is not None and not output.parent.is_dir():
-        raise ConfigError(f"--output folder {str(output.parent)!r} does not exist; create it first")
+    _check_output_folder(output)
     storage_obj = None if storage is None else open_storage(storage)
     with warnings.catch_warnings():
         warnings.showwarning = _print_warning
@@ -346,8 +352,7 @@ def predict_command(
     model = FittedModel.load(model_file)
     if proba and not model.is_classifier:
         raise ConfigError(f"--proba needs a classification model; {model_file} does {model.task}")
-    if output is not None and not output.parent.is_dir():
-        raise ConfigError(f"--output folder {str(output.parent)!r} does not exist; create it first")
+    _check_output_folder(output)
     frame, _ = read_table(data)
     preds, notes = model.prediction_frame(frame, proba=proba)
     for note in list(frame.attrs.get(NOTES_ATTR, [])) + notes:

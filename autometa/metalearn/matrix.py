@@ -1,0 +1,152 @@
+"""The performance matrix: datasets x shared candidate configurations, from the metabase tables.
+
+Every dataset of a task kind was evaluated on the same candidate set, so the mean fold score
+``P[dataset, config]`` is dense. Rules, applied per task kind:
+
+* a configuration's score on a dataset is the mean of its fold ``score`` values (higher is better,
+  over every fold and seed); when any of its folds did not finish (timeout / memout / crash, or a
+  non-finite score) it counts as **failed**: raw score NaN, normalised score 0 (the worst);
+* scores are normalised per dataset to ``[0, 1]`` between the worst and the best finished
+  configuration (all finished ones tied -> 1), so datasets with different metrics and
+  difficulties weigh the same;
+* a (dataset, configuration) pair that was never run (an unfinished build) is **missing**: it
+  takes that configuration's mean normalised score over the datasets that ran it;
+* datasets without a single finished configuration, and configurations run on no dataset, are
+  left out.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import numpy as np
+import pandas as pd
+
+from autometa import space
+from autometa.errors import ConfigError
+
+__all__ = ["PerformanceMatrix", "build_matrix", "normalise_scores"]
+
+MF_PREFIX = "mf_"
+
+
+@dataclass
+class PerformanceMatrix:
+    """Scores of the shared candidate configurations on the training datasets of one task kind."""
+
+    kind: str
+    #: one row per dataset: dataset_id, name, task, checksum, then raw meta-features (no ``mf_`` prefix)
+    datasets: pd.DataFrame
+    config_ids: list[str]
+    configs: list[dict]
+    #: mean fold score, NaN = failed or missing (D x C)
+    raw: np.ndarray
+    #: normalised score in [0, 1] (D x C), see the module docstring
+    normalised: np.ndarray
+    failed: np.ndarray
+    missing: np.ndarray
+    #: stored configurations left out because the current search space rejects them
+    n_invalid: int = 0
+
+    @property
+    def dataset_ids(self) -> list[str]:
+        """Dataset ids in row order."""
+        return [str(v) for v in self.datasets["dataset_id"]]
+
+    @property
+    def algorithms(self) -> list[str]:
+        """Algorithm of each configuration column."""
+        return [c["algorithm"] for c in self.configs]
+
+
+def normalise_scores(raw: np.ndarray) -> np.ndarray:
+    """Per row, map finite scores to [0, 1] between the row's worst and best; NaN -> 0 (worst)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    out = np.zeros_like(raw)
+    for i, row in enumerate(raw):
+        ok = np.isfinite(row)
+        if not ok.any():
+            continue
+        lo, hi = float(row[ok].min()), float(row[ok].max())
+        out[i, ok] = (row[ok] - lo) / (hi - lo) if hi > lo else 1.0
+    return out
+
+
+def _kind_of(task: object) -> Optional[str]:
+    try:
+        return space.task_kind(str(task))
+    except Exception:
+        return None
+
+
+def build_matrix(datasets: pd.DataFrame, configs: pd.DataFrame, runs: pd.DataFrame, kind: str,
+                 exclude: Iterable[str] = ()) -> Optional[PerformanceMatrix]:
+    """The matrix of one task kind from the metabase's three tables, ``exclude`` ids left out.
+
+    Returns None when fewer than one dataset or configuration remains.
+    """
+    kind = space.task_kind(kind)
+    excluded = {str(e) for e in exclude}
+    if not len(datasets) or not len(configs) or not len(runs) or "score" not in runs.columns:
+        return None
+    ds = datasets[datasets["task"].map(_kind_of) == kind]
+    ds = ds[~ds["dataset_id"].astype(str).isin(excluded)]
+    cfg = configs[configs["task_kind"].astype(str) == kind].drop_duplicates("config_id")
+    if not len(ds) or not len(cfg):
+        return None
+
+    r = runs[runs["dataset_id"].astype(str).isin(set(ds["dataset_id"].astype(str)))
+             & runs["config_id"].astype(str).isin(set(cfg["config_id"].astype(str)))]
+    if not len(r):
+        return None
+    score = pd.to_numeric(r["score"], errors="coerce")
+    good = (r["status"].astype(str) == "ok") & np.isfinite(score.to_numpy(dtype=np.float64, na_value=np.nan))
+    frame = pd.DataFrame({"dataset_id": r["dataset_id"].astype(str), "config_id": r["config_id"].astype(str),
+                          "score": score.where(good), "bad": ~good})
+    agg = frame.groupby(["dataset_id", "config_id"], sort=False).agg(score=("score", "mean"), bad=("bad", "any"))
+    agg.loc[agg["bad"], "score"] = np.nan
+
+    ds_ids = sorted(set(ds["dataset_id"].astype(str)) & set(agg.index.get_level_values(0)))
+    run_cfgs = set(agg.index.get_level_values(1))
+    cfg = cfg[cfg["config_id"].astype(str).isin(run_cfgs)]
+    # validated: parameters back in the search space's order (the store keeps sorted JSON); a
+    # configuration the current space rejects (an older space) cannot be recommended: left out
+    parsed, cfg_ids = [], []
+    for cid, algo, params in zip(cfg["config_id"], cfg["algorithm"], cfg["params"]):
+        given = json.loads(params) if isinstance(params, str) else dict(params or {})
+        try:
+            parsed.append(space.validate_config({"algorithm": str(algo), "params": given}, kind))
+        except (ConfigError, ValueError):
+            continue
+        cfg_ids.append(str(cid))
+    n_invalid = len(cfg) - len(cfg_ids)
+    if not ds_ids or not cfg_ids:
+        return None
+
+    raw = agg["score"].unstack().reindex(index=ds_ids, columns=cfg_ids).to_numpy(dtype=np.float64)
+    ran = agg["bad"].astype(float).unstack().reindex(index=ds_ids, columns=cfg_ids).notna().to_numpy()
+    failed = ran & ~np.isfinite(raw)
+    keep = np.isfinite(raw).any(axis=1)  # datasets with at least one finished configuration
+    raw, ran, failed = raw[keep], ran[keep], failed[keep]
+    ds_ids = [d for d, k in zip(ds_ids, keep) if k]
+    if not ds_ids:
+        return None
+    normalised = normalise_scores(raw)
+    missing = ~ran
+    if missing.any():
+        counts = ran.sum(axis=0)
+        col_mean = np.where(counts > 0, np.where(ran, normalised, 0.0).sum(axis=0) / np.maximum(counts, 1), 0.0)
+        normalised = np.where(missing, col_mean[None, :], normalised)
+
+    table = ds.drop_duplicates("dataset_id")
+    table = table.set_index(table["dataset_id"].astype(str).to_numpy()).loc[ds_ids]
+    base = {"dataset_id": ds_ids}
+    for col in ("name", "task", "checksum", "n_rows", "n_cols"):
+        base[col] = table[col].to_numpy() if col in table.columns else [None] * len(ds_ids)
+    mf = {c[len(MF_PREFIX):]: pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=np.float64)
+          for c in table.columns if str(c).startswith(MF_PREFIX)}
+    out_ds = pd.concat([pd.DataFrame(base), pd.DataFrame(mf, index=range(len(ds_ids)))], axis=1)
+    out_ds["name"] = out_ds["name"].astype(str)
+    return PerformanceMatrix(kind=kind, datasets=out_ds, config_ids=cfg_ids, configs=parsed, raw=raw,
+                             normalised=normalised, failed=failed, missing=missing, n_invalid=n_invalid)
