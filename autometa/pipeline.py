@@ -105,6 +105,21 @@ def select_columns(X, columns, min_levels=0, max_levels=None):
     return picked
 
 
+def lightgbm_safe_name(transformer_name, feature_name):
+    """Output column name without the characters LightGBM refuses in feature names.
+
+    LightGBM stores feature names in JSON and rejects ``" , : [ ] { }``; such characters are
+    replaced by ``_`` and a short checksum of the original name keeps the names distinct.
+    """
+    import zlib
+
+    name = f"{transformer_name}__{feature_name}"
+    safe = "".join("_" if ch in '",:[]{}' else ch for ch in name)
+    if safe != name:
+        safe += f"_{zlib.crc32(name.encode()):08x}"
+    return safe
+
+
 class ColumnSelector:
     """Picklable, clone-able column selector: the ``columns`` whose level count is within bounds.
 
@@ -198,7 +213,8 @@ def _preprocessor(algorithm: str, column_types: dict[str, str], task: str,
                           ColumnSelector(categorical, min_levels=1, max_levels=NATIVE_MAX_LEVELS)))
             steps.append(("target", _target_encoder(task, seed),
                           ColumnSelector(categorical, min_levels=NATIVE_MAX_LEVELS + 1)))
-        ct = ColumnTransformer(steps, remainder="drop")
+        ct = ColumnTransformer(steps, remainder="drop",
+                               verbose_feature_names_out=lightgbm_safe_name)
         # pandas output keeps the "category" dtype the models split on natively
         ct.set_output(transform="pandas")
         return ct
@@ -442,6 +458,8 @@ def _render(value: Any, imports: set[tuple[str, str]], indent: int,
         if value.max_levels is not None:
             args.append(f"max_levels={value.max_levels}")
         return _call("partial", ["select_columns"] + args, indent)
+    if value is lightgbm_safe_name:
+        return "lightgbm_safe_name"
     if isinstance(value, (KFold, StratifiedKFold)):
         imports.add(("sklearn.model_selection", type(value).__name__))
         args = [str(value.n_splits), f"shuffle={value.shuffle!r}",
@@ -533,6 +551,8 @@ def pipeline_code(config: dict, column_types: dict[str, str], task: str, *, seed
     ]
     if uses_selector:
         parts.append(inspect.getsource(select_columns).rstrip())
+    if "lightgbm_safe_name" in preprocess:
+        parts.append(inspect.getsource(lightgbm_safe_name).rstrip())
     body = f"preprocess = {preprocess}\n"
     if algo.native_categorical:
         body += ('# pandas output keeps the "category" dtype the model splits on natively\n'

@@ -306,3 +306,24 @@ def test_pipeline_code_round_trip(algorithm, train, test_frame):
             else:
                 np.testing.assert_allclose(generated.predict_proba(test_frame),
                                            built.predict_proba(test_frame))
+
+
+@pytest.mark.parametrize("algorithm", ["lightgbm", "hist_gb"])
+def test_feature_names_with_json_characters_fit(algorithm):
+    """spambase-style names ("char_freq_[", "a:b", ...) must not break LightGBM's JSON model."""
+    rng = np.random.default_rng(0)
+    names = ["char_freq_[", "char_freq_{", 'quote"d', "a:b", "x,y", "plain"]
+    X = pd.DataFrame(rng.normal(size=(120, len(names))), columns=names)
+    X["colour:]"] = pd.Categorical(rng.choice(["r", "g", "b"], size=120))
+    y = pd.Series(np.where(X["char_freq_["] + X["a:b"] > 0, "yes", "no"), dtype="category")
+    types = {c: "numeric" for c in names} | {"colour:]": "categorical"}
+    cfg = default_config(algorithm, "binary")
+    pipe = build_pipeline(cfg, types, "binary", seed=0).fit(X, y)
+    assert (pipe.predict(X) == y.to_numpy()).mean() > 0.9
+    out = pipe.named_steps["preprocess"].get_feature_names_out()
+    assert len(set(out)) == len(out) == X.shape[1]
+    assert not any(ch in name for name in out for ch in '",:[]{}')
+    namespace: dict = {}
+    exec(pipeline_code(cfg, types, "binary", seed=0), namespace)
+    clone_pred = namespace["pipeline"].fit(X, y).predict(X)
+    assert (clone_pred == pipe.predict(X)).all()
