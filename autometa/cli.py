@@ -625,5 +625,39 @@ def metabase_train_command(
                   f"(loads in {load_seconds * 1000:.0f} ms)", highlight=False, soft_wrap=True)
 
 
+# ------------------------------------------------------------------------------------------
+# benchmark
+@app.command("benchmark")
+def benchmark_command(
+    datasets: Optional[int] = typer.Option(
+        None, "--datasets", help="Held-out datasets, chosen deterministically and balanced over task types "
+        "(default: every complete one)."
+    ),
+    budgets: str = typer.Option("1,3,10,25,50", "--budgets", help="Trial budgets to report, comma-separated."),
+    methods: Optional[str] = typer.Option(
+        None, "--methods", help="Comma-separated subset of: autometa-knn, autometa-portfolio, autometa-ranker, "
+        "autometa-combined, tpe, random, lightgbm-default, flaml-zeroshot, flaml-automl (default: all)."
+    ),
+    metabase: Optional[Path] = typer.Option(
+        None, "--metabase", help="Metabase folder (default: $AUTOMETA_METABASE or the shipped one)."
+    ),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Search seed (default: the metabase's; sets the folds)."),
+    top_k: int = typer.Option(5, "--top-k", help="Recommendations enqueued before TPE."),
+    dataset_ids: Optional[str] = typer.Option(None, "--dataset-ids", help="Only these metabase dataset ids."),
+    out_dir: Path = typer.Option(Path("benchmarks/results"), "--out-dir", help="Where warmstart.csv/.md/.png go."),
+    report_only: bool = typer.Option(False, "--report-only", help="Only rewrite the report from the CSV."),
+) -> None:
+    """Warm-start benchmark: leave-datasets-out over the metabase, autometa vs cold search and FLAML.
+
+    Resumable: results are appended per (dataset, method) to warmstart.csv and finished pairs skipped.
+    """
+    from autometa.benchmark import main as run_benchmark_main
+
+    run_benchmark_main(datasets=datasets, budgets=budgets, methods=methods,
+                       metabase=str(metabase) if metabase else None, seed=seed, out_dir=str(out_dir),
+                       report_only=report_only, top_k=top_k, dataset_ids=dataset_ids,
+                       log=lambda m: err_console.print(m, highlight=False, markup=False, soft_wrap=True))
+
+
 if __name__ == "__main__":
     main()

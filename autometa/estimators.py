@@ -1,0 +1,265 @@
+"""scikit-learn estimators wrapping the whole search: ``AutoMetaClassifier().fit(X, y).predict(X)``.
+
+``fit`` validates the data (numpy arrays or DataFrames with categorical/string columns, missing
+values allowed), runs :func:`autometa.search.run_search` and refits the best configuration on all
+of ``X``. The estimators follow scikit-learn's conventions (parameters stored as given and
+validated in ``fit``, fitted attributes ending in ``_``), so they clone, pickle and sit inside
+``cross_val_score`` or a ``Pipeline`` like any other estimator.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+
+from autometa import space
+from autometa.errors import ConfigError, DataError
+from autometa.evaluate import make_splits
+
+
+def _as_frame(X: Any) -> pd.DataFrame:
+    """Features as a DataFrame with string column names, validated the way scikit-learn does.
+
+    Arrays go through ``check_array`` (2-D, at least one row and column, no complex numbers,
+    sparse refused); object arrays are numeric when every value converts to a float, else they
+    keep their values (strings become categorical columns later).
+    """
+    if isinstance(X, pd.DataFrame):
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            check_array(np.empty(X.shape))  # the standard "0 sample(s)/feature(s)" ValueError
+        frame = X.copy()
+        frame.columns = [str(c) for c in X.columns]
+        return frame
+    arr = check_array(X, dtype=None, ensure_all_finite="allow-nan", accept_sparse=False)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except ValueError:  # strings: keep them, they become categorical features
+            pass
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def _as_1d(y: Any, name: str) -> np.ndarray:
+    """Target as a 1-D array (a column vector warns, as in scikit-learn); ValueError for None."""
+    if y is None:
+        raise DataError(
+            f"{name} requires y to be passed, but the target y is None; pass the target values"
+        )
+    if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
+        y = y.iloc[:, 0]
+    if isinstance(y, pd.Series):
+        y = y.to_numpy()
+    return column_or_1d(np.asarray(y), warn=True)
+
+
+class _AutoMetaBase(BaseEstimator):
+    """Shared parameters, fit and predict of the two estimators."""
+
+    def __init__(
+        self,
+        metric: Optional[str] = None,
+        n_trials: int = 50,
+        time_budget: Optional[float] = None,
+        cv: Optional[int] = None,
+        seed: int = 0,
+        n_jobs: int = 1,
+        storage: Optional[str] = None,
+        study_name: Optional[str] = None,
+        device: str = "cpu",
+        warm_start: Any = True,
+        algorithms: Optional[Sequence[str]] = None,
+        trial_time_limit: Optional[float] = None,
+        verbose: int = 0,
+    ) -> None:
+        self.metric = metric
+        self.n_trials = n_trials
+        self.time_budget = time_budget
+        self.cv = cv
+        self.seed = seed
+        self.n_jobs = n_jobs
+        self.storage = storage
+        self.study_name = study_name
+        self.device = device
+        self.warm_start = warm_start
+        self.algorithms = algorithms
+        self.trial_time_limit = trial_time_limit
+        self.verbose = verbose
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # the pipelines impute missing values
+        return tags
+
+    # -- the one place that decides where the search starts
+    def _warm_start_configs(self, X: pd.DataFrame, y: pd.Series, task: str) -> list[dict]:
+        """Configurations evaluated before TPE takes over.
+
+        ``warm_start=True``: every algorithm's default (the meta-model will replace this list);
+        ``False``/``None``: none; a list of configurations: those.
+        """
+        if self.warm_start is True:
+            return space.default_configs(task, len(X))
+        if self.warm_start is False or self.warm_start is None:
+            return []
+        if isinstance(self.warm_start, (list, tuple)):
+            return [space.validate_config(c, task) for c in self.warm_start]
+        raise ConfigError(
+            f"warm_start={self.warm_start!r} must be True, False or a list of configurations"
+        )
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, str, Optional[np.ndarray]]:
+        """Check the target; return what the search fits on, the task and the classes (or None)."""
+        raise NotImplementedError
+
+    def _progress(self, p: Any) -> None:
+        if p.trial is None:
+            return
+        score = "-" if math.isnan(p.score) else f"{p.score:.4f}"
+        best = "-" if math.isnan(p.best_score) else f"{p.best_score:.4f}"
+        print(
+            f"[autometa] trial {p.done}/{p.total} {p.algorithm} {p.status} score={score} "
+            f"best={best} ({p.elapsed:.1f}s)",
+            file=sys.stderr,
+        )
+
+    def fit(self, X: Any, y: Any) -> "_AutoMetaBase":
+        """Search configurations by cross-validation, then refit the best one on all of ``X``."""
+        from autometa.data import from_xy
+        from autometa.search import refit_best, run_search
+
+        frame = _as_frame(X)
+        y_arr = _as_1d(y, type(self).__name__)
+        validate_data(self, X, skip_check_array=True)  # n_features_in_, feature_names_in_
+        if len(y_arr) != len(frame):
+            raise DataError(
+                f"X has {len(frame)} rows but y has {len(y_arr)} values; pass one target per row"
+            )
+        if len(frame) < 2:
+            raise DataError(f"got {len(frame)} sample(s); need at least 2 samples to cross-validate")
+        target, task, classes = self._encode_target(y_arr)
+        data = from_xy(frame, pd.Series(target, name="target"), task=task,
+                       name=type(self).__name__)
+
+        result = run_search(
+            data.X, data.y, data.column_types, data.task,
+            metric=self.metric, n_trials=self.n_trials, time_budget=self.time_budget, cv=self.cv,
+            seed=self.seed, n_jobs=self.n_jobs, storage=self.storage, study_name=self.study_name,
+            warm_start=self._warm_start_configs(data.X, data.y, data.task),
+            algorithms=self.algorithms, device=self.device,
+            trial_time_limit=self.trial_time_limit,
+            progress=self._progress if self.verbose else None,
+        )
+        self.best_pipeline_ = refit_best(
+            result, data.X, data.y, data.column_types, seed=self.seed, n_jobs=self.n_jobs,
+            device=result.device,
+        )
+        self.best_config_ = result.best_config
+        self.best_score_ = result.best_score
+        self.metric_ = result.metric
+        self.leaderboard_ = result.leaderboard
+        self.study_ = result.study
+        self.task_ = data.task
+        self.column_types_ = dict(data.column_types)
+        self.device_ = result.device
+        if classes is not None:
+            self.classes_ = classes
+        return self
+
+    def _aligned(self, X: Any) -> pd.DataFrame:
+        """Prediction features checked against the training ones and coerced to their types.
+
+        DataFrame columns are matched by name (any order; extra columns ignored, a missing one is
+        a DataError naming it); array columns by position, as in scikit-learn.
+        """
+        from autometa.data import align_features
+
+        check_is_fitted(self, "best_pipeline_")
+        frame = _as_frame(X)
+        if not isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True, reset=False)  # number of features
+            if hasattr(self, "feature_names_in_"):
+                frame.columns = [str(c) for c in self.feature_names_in_]
+        aligned, _ = align_features(frame, self.column_types_)
+        return aligned
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted classes (classifier) or values (regressor) of the best pipeline."""
+        aligned = self._aligned(X)  # NotFittedError before anything else
+        return np.asarray(self.best_pipeline_.predict(aligned))
+
+
+class AutoMetaClassifier(ClassifierMixin, _AutoMetaBase):
+    """Classifier that searches algorithms and hyperparameters by CV (warm-started Optuna TPE).
+
+    Parameters mirror :func:`autometa.search.run_search`; ``warm_start=True`` starts from
+    each algorithm's default configuration. After ``fit``: ``best_config_``, ``best_pipeline_``,
+    ``best_score_`` (CV score, higher is better), ``leaderboard_``, ``study_``, ``classes_``,
+    ``device_`` (device actually used) and the usual ``n_features_in_``/``feature_names_in_``.
+    """
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, str, Optional[np.ndarray]]:
+        if pd.isna(pd.Series(y, dtype=object)).any():
+            raise DataError("Input y contains NaN (missing class labels); drop those rows")
+        try:
+            check_classification_targets(y)
+        except ValueError as exc:
+            raise DataError(
+                f"{str(exc).split('.')[0]}; AutoMetaClassifier needs discrete class labels: use "
+                "AutoMetaRegressor for a numeric target"
+            ) from None
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise DataError(
+                f"y has only {len(classes)} class; a classifier needs at least 2 classes"
+            )
+        task = "binary" if len(classes) == 2 else "multiclass"
+        # fold feasibility checked on the original labels, so that an error names them
+        make_splits(pd.Series(classes.astype(str)[codes], dtype=object), task, cv=self.cv,
+                    seed=self.seed)
+        # the search sees class indices 0..k-1; predictions map back through classes_
+        return codes, task, classes
+
+    def _class_order(self) -> np.ndarray:
+        """Index into ``classes_`` of each class of the fitted pipeline (its labels are "0", "1", ...)."""
+        return np.asarray([int(c) for c in self.best_pipeline_.classes_])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted class labels (the original labels of ``y``)."""
+        aligned = self._aligned(X)  # NotFittedError before anything else
+        pred = np.asarray(self.best_pipeline_.predict(aligned))
+        return self.classes_[pred.astype(np.int64)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        aligned = self._aligned(X)
+        proba = np.asarray(self.best_pipeline_.predict_proba(aligned), dtype=np.float64)
+        out = np.zeros((proba.shape[0], len(self.classes_)))
+        out[:, self._class_order()] = proba
+        return out
+
+
+class AutoMetaRegressor(RegressorMixin, _AutoMetaBase):
+    """Regressor that searches algorithms and hyperparameters by CV (warm-started Optuna TPE).
+
+    Same parameters and fitted attributes as :class:`AutoMetaClassifier`, without ``classes_``.
+    """
+
+    def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, str, Optional[np.ndarray]]:
+        try:
+            values = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataError(
+                "y is not numeric; AutoMetaRegressor needs a numeric target: use "
+                "AutoMetaClassifier for class labels"
+            ) from None
+        if np.isnan(values).any():
+            raise DataError("Input y contains NaN; drop the rows whose target is missing")
+        if not np.isfinite(values).all():
+            raise DataError("Input y contains infinity; drop or fix those target values")
+        return values, "regression", None

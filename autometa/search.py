@@ -1,0 +1,599 @@
+"""Warm-started Optuna search over the conditional space of :mod:`autometa.space`.
+
+One study per search, maximising a higher-is-better CV score. The study first runs the
+warm-start configurations (enqueued trials, never pruned), then TPE (multivariate, grouped: the
+space is conditional on the algorithm). Every fold reports a running mean so that a median pruner
+can stop hopeless configurations early. A trial that crashes, times out or runs out of memory is
+a FAIL trial with its status and message kept, and the search goes on. A persistent storage
+(SQLite URL or journal file) keeps the study so that a later call can resume it.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import warnings
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial, TrialState
+
+from autometa import __version__, space
+from autometa.errors import AutometaError, ConfigError
+from autometa.evaluate import default_metric, evaluate_config, get_metric, make_splits
+from autometa.gpu import resolve_device
+from autometa.pipeline import build_pipeline, fit_context
+
+ORIGIN_WARM_START = "warm-start"
+ORIGIN_TPE = "tpe"
+DEFAULT_STUDY_NAME = "autometa"
+TASKS = ("binary", "multiclass", "regression")
+# TPE's random start-up phase; warm-start trials count towards it
+N_STARTUP_TRIALS = 5
+# completed trials needed before the pruner compares a running fold mean with their median
+PRUNER_STARTUP_TRIALS = 5
+JOURNAL_SUFFIXES = (".log", ".journal")
+RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
+LEADERBOARD_COLUMNS = [
+    "trial", "algorithm", "params", "score", "std", "fit_seconds", "status", "message", "origin",
+]
+
+
+@dataclass
+class SearchProgress:
+    """What a ``progress`` callback receives after each trial (and once before the first)."""
+
+    done: int  # finished trials in the study, earlier runs of a resumed study included
+    total: int  # the n_trials target
+    best_score: float  # best CV score so far (NaN until a trial succeeded)
+    elapsed: float  # seconds since this call to run_search started
+    trial: Optional[int] = None  # number of the trial just finished (None before the first)
+    algorithm: Optional[str] = None
+    status: Optional[str] = None
+    score: float = math.nan
+
+
+@dataclass
+class SearchResult:
+    """Outcome of :func:`run_search`: the study, the best configuration and a leaderboard."""
+
+    study: optuna.Study
+    best_config: dict
+    best_score: float
+    best_std: float
+    metric: str
+    task: str
+    leaderboard: pd.DataFrame  # one row per finished trial, best first (see LEADERBOARD_COLUMNS)
+    n_trials: int  # finished trials in the study
+    device: str
+    elapsed: float
+
+
+# ---------------------------------------------------------------- storage and study
+def open_storage(storage: Union[None, str, os.PathLike, optuna.storages.BaseStorage]) -> Any:
+    """Turn a storage argument into an Optuna storage.
+
+    ``None`` keeps the study in memory; ``sqlite:///path.db`` (or another SQLAlchemy URL of
+    PostgreSQL/MySQL) uses a relational database; a path ending in ``.log``/``.journal`` uses a
+    journal file, which needs no database and tolerates several processes appending to it.
+    """
+    if storage is None:
+        return optuna.storages.InMemoryStorage()
+    if isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    if not isinstance(storage, (str, os.PathLike)):
+        raise ConfigError(f"storage must be a URL or a file path, got {type(storage).__name__}")
+    text = os.fspath(storage)
+    if "://" in text:
+        scheme = text.split("://", 1)[0].lower().split("+", 1)[0]
+        if scheme not in RDB_SCHEMES:
+            raise ConfigError(
+                f"unsupported storage URL {text!r}; use sqlite:///path.db or a journal file "
+                "path ending in .log or .journal"
+            )
+        if scheme == "sqlite":
+            db = text.split(":///", 1)[1] if ":///" in text else ""
+            if db and db != ":memory:" and not Path(db).parent.is_dir():
+                raise ConfigError(
+                    f"cannot create storage {text!r}: folder {str(Path(db).parent)!r} does not "
+                    "exist; create it or choose another path"
+                )
+        try:
+            return optuna.storages.RDBStorage(text, engine_kwargs=_sqlite_engine_kwargs(text))
+        except Exception as exc:  # driver missing, unreadable file, old schema, ...
+            raise ConfigError(
+                f"cannot open storage {text!r} ({_first_line(exc)}); check the URL or use a new file"
+            ) from None
+    path = Path(text)
+    if path.suffix.lower() in JOURNAL_SUFFIXES:
+        if not path.parent.is_dir():
+            raise ConfigError(
+                f"cannot create journal {text!r}: folder {str(path.parent)!r} does not exist; "
+                "create it or choose another path"
+            )
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        try:
+            return JournalStorage(JournalFileBackend(text))
+        except Exception as exc:
+            raise ConfigError(
+                f"cannot read journal {text!r} ({_first_line(exc)}); it is not an Optuna journal "
+                "file: choose another path"
+            ) from None
+    raise ConfigError(
+        f"unsupported storage {text!r}; use sqlite:///path.db or a journal file path ending in "
+        ".log or .journal"
+    )
+
+
+class _SQLiteConnect:
+    """Connection factory for SQLAlchemy: SQLite in WAL mode with ``synchronous=NORMAL``.
+
+    SQLite's default syncs the disk on every commit, and Optuna commits every parameter, report
+    and attribute: measured 12 ms per commit, ~450 ms of overhead per trial. WAL with NORMAL
+    syncs at checkpoints only (~60 ms per trial); a committed trial survives a crash of the
+    process, only a power cut can lose the last few. A class, not a closure: studies pickle.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self) -> Any:
+        import sqlite3
+
+        connection = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+
+def _sqlite_engine_kwargs(url: str) -> Optional[dict[str, Any]]:
+    """Engine arguments for a SQLite file URL (see :class:`_SQLiteConnect`); None otherwise."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.query \
+            or parsed.database == ":memory:":
+        return None
+    return {"creator": _SQLiteConnect(parsed.database)}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+@contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Silence Optuna's per-trial INFO logs and experimental-feature warnings for one search."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+class ConditionalTPESampler(optuna.samplers.TPESampler):
+    """Multivariate, grouped TPE that samples only the groups of the algorithm a trial uses.
+
+    Grouped TPE draws every group of the relative search space for each trial (one group per
+    algorithm's parameters), though a trial uses one algorithm's groups only. Drawing the
+    "algorithm" group first and then only that algorithm's groups gives each used parameter the
+    same distribution at a fraction of the cost (see benchmarks/search.py). Trials run one at a
+    time here, so the constant-liar sharing of relative samples between workers is not needed.
+    """
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, Any]
+    ) -> dict[str, Any]:
+        groups = getattr(self, "_search_space_group", None)
+        if groups is None or not hasattr(self, "_sample_relative"):  # other Optuna internals
+            return super().sample_relative(study, trial, search_space)
+        spaces = [
+            {n: d for n, d in sorted(g.items()) if not d.single() and n in search_space}
+            for g in groups.search_spaces
+        ]
+        params: dict[str, Any] = {}
+        for sub in spaces:
+            if "algorithm" in sub:
+                params.update(self._sample_relative(study, trial, sub))
+        prefix = f"{params['algorithm']}:" if "algorithm" in params else ""
+        for sub in spaces:
+            if sub and "algorithm" not in sub and all(n.startswith(prefix) for n in sub):
+                params.update(self._sample_relative(study, trial, sub))
+        return params
+
+
+def _open_study(storage: Any, study_name: str, seed: int) -> optuna.Study:
+    sampler = ConditionalTPESampler(
+        multivariate=True, group=True, seed=seed, n_startup_trials=N_STARTUP_TRIALS,
+        constant_liar=False,
+    )
+    # running fold means of a new configuration vs. the median of completed ones at the same fold
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=1)
+    try:
+        return optuna.create_study(
+            storage=storage, sampler=sampler, pruner=pruner, study_name=study_name,
+            direction="maximize", load_if_exists=True,
+        )
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot open study {study_name!r} ({_first_line(exc)}); choose another --study-name"
+        ) from None
+
+
+def _reconcile_study(
+    study: optuna.Study, *, task: str, metric: Optional[str], algorithms: Optional[list[str]],
+    resume: bool, persistent: bool, current: dict[str, Any],
+) -> tuple[Optional[str], Optional[list[str]]]:
+    """Check a loaded study against this call; return (metric, algorithms) to use.
+
+    A study holding trials is only continued on purpose (``resume``), and only with the same task,
+    metric, algorithm list, seed and folds (``current`` holds this call's seed and cv), because
+    scores and Optuna's distributions must stay comparable.
+    """
+    attrs = study.user_attrs
+    has_trials = any(t.state != TrialState.WAITING for t in study.get_trials(deepcopy=False))
+    if resume and not persistent:
+        raise ConfigError(
+            "resume needs a persistent storage; pass --storage sqlite:///search.db or a .journal file"
+        )
+    if not has_trials and "task" not in attrs:
+        return metric, algorithms
+    if not resume:
+        raise ConfigError(
+            f"study {study.study_name!r} already exists in this storage; pass --resume to continue "
+            "it or choose another --study-name"
+        )
+    if study.direction != optuna.study.StudyDirection.MAXIMIZE or "task" not in attrs:
+        raise ConfigError(
+            f"study {study.study_name!r} was not created by autometa; choose another --study-name"
+        )
+    if attrs["task"] != task:
+        raise ConfigError(
+            f"study {study.study_name!r} is a {attrs['task']} search, not {task}; resume it with "
+            "the same data and task or choose another --study-name"
+        )
+    for key, flag in (("seed", "--seed"), ("cv", "--cv")):
+        if key in attrs and attrs[key] != current[key]:
+            raise ConfigError(
+                f"study {study.study_name!r} was run with {key}={attrs[key]}, not {current[key]}: "
+                f"resume with {flag} {attrs[key]} so that the folds stay the same"
+            )
+    if metric is not None and metric != attrs.get("metric"):
+        raise ConfigError(
+            f"study {study.study_name!r} optimises {attrs.get('metric')}, not {metric}; resume "
+            "with the same --metric or choose another --study-name"
+        )
+    stored = list(attrs.get("algorithms") or [])
+    if algorithms is not None and stored and list(algorithms) != stored:
+        raise ConfigError(
+            f"study {study.study_name!r} searches algorithms {','.join(stored)}; resume with "
+            "the same --algorithms (or none) or choose another --study-name"
+        )
+    return attrs.get("metric"), (stored or algorithms)
+
+
+def _enqueue_warm_start(
+    study: optuna.Study, configs: Sequence[dict], task: str, allowed: Sequence[str], room: int
+) -> int:
+    """Enqueue each configuration the study does not hold yet, at most ``room`` waiting in all.
+
+    Configurations beyond the trial budget are left out rather than left waiting in the study;
+    a resumed study with a larger budget enqueues them then. Returns how many were enqueued.
+    """
+    flats = [space.to_trial_params(c, task) for c in configs]  # ConfigError names a bad one
+    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    n = 0
+    for flat in flats:
+        if flat["algorithm"] not in allowed or waiting + n >= room:
+            continue
+        before = len(study.get_trials(deepcopy=False))
+        study.enqueue_trial(flat, user_attrs={"origin": ORIGIN_WARM_START}, skip_if_exists=True)
+        n += len(study.get_trials(deepcopy=False)) > before
+    return n
+
+
+# ---------------------------------------------------------------- the search
+def resolve_algorithms(task: str, n_rows: int, algorithms: Optional[Sequence[str]]) -> list[str]:
+    """Algorithms to search: the given ones (ConfigError for unknown names) or all that suit the data."""
+    if algorithms is not None:
+        if isinstance(algorithms, str):
+            algorithms = [a.strip() for a in algorithms.split(",") if a.strip()]
+        algorithms = list(dict.fromkeys(algorithms))
+        if not algorithms:
+            raise ConfigError("algorithms is empty; name at least one, e.g. lightgbm,linear")
+    allowed = space.algorithms_for(task, n_rows, include=algorithms)
+    if not allowed:
+        raise ConfigError(
+            f"none of {', '.join(algorithms or [])} can be used for {task} on {n_rows} rows; "
+            "choose other algorithms"
+        )
+    return allowed
+
+
+def _check_numbers(
+    n_trials: int, time_budget: Optional[float], trial_time_limit: Optional[float]
+) -> None:
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ConfigError(f"n_trials={n_trials!r} must be a positive integer")
+    for name, value in (("time_budget", time_budget), ("trial_time_limit", trial_time_limit)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float, np.number))
+            or not value > 0
+        ):
+            raise ConfigError(f"{name}={value!r} must be a positive number of seconds")
+
+
+def run_search(
+    X: pd.DataFrame,
+    y: pd.Series,
+    column_types: dict[str, str],
+    task: str,
+    *,
+    metric: Optional[str] = None,
+    n_trials: int = 50,
+    time_budget: Optional[float] = None,
+    cv: Optional[int] = None,
+    seed: int = 0,
+    n_jobs: int = 1,
+    storage: Union[None, str, os.PathLike, optuna.storages.BaseStorage] = None,
+    study_name: Optional[str] = None,
+    warm_start: Optional[list[dict]] = None,
+    algorithms: Optional[Sequence[str]] = None,
+    device: str = "cpu",
+    trial_time_limit: Optional[float] = None,
+    progress: Optional[Callable[[SearchProgress], None]] = None,
+    resume: bool = False,
+) -> SearchResult:
+    """Search configurations by CV score: warm-start trials first, then TPE; return the best.
+
+    Stops after ``n_trials`` finished trials in the study (a resumed study counts its earlier
+    trials) or after ``time_budget`` seconds, whichever comes first; the trial running when the
+    budget runs out gets only the remaining time. ``warm_start=None`` uses every algorithm's
+    default (:func:`autometa.space.default_configs`), ``[]`` none. ``device="gpu"`` falls back to
+    the CPU with a warning when LightGBM's GPU backend does not work.
+    """
+    start = time.perf_counter()
+    _check_numbers(n_trials, time_budget, trial_time_limit)
+    if task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; use binary, multiclass or regression")
+    device = resolve_device(device)
+    name = study_name or DEFAULT_STUDY_NAME
+    storage_obj = open_storage(storage)
+    persistent = not isinstance(storage_obj, optuna.storages.InMemoryStorage)
+
+    if algorithms is not None:
+        algorithms = resolve_algorithms(task, len(X), algorithms)
+    if metric is not None:
+        metric = get_metric(metric, task).name  # canonical name: resumed studies compare names
+
+    with _quiet_optuna():
+        study = _open_study(storage_obj, name, seed)
+        metric, algorithms = _reconcile_study(
+            study, task=task, metric=metric, algorithms=algorithms, resume=resume,
+            persistent=persistent, current={"seed": seed, "cv": cv},
+        )
+        metric_obj = get_metric(metric or default_metric(task), task)
+        allowed = resolve_algorithms(task, len(X), algorithms)
+        if "task" not in study.user_attrs:
+            for key, value in (("task", task), ("metric", metric_obj.name), ("algorithms", allowed),
+                               ("seed", seed), ("cv", cv), ("autometa_version", __version__)):
+                study.set_user_attr(key, value)
+
+        splits = make_splits(y, task, cv=cv, seed=seed)
+        done = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+        warm = space.default_configs(task, len(X)) if warm_start is None else list(warm_start)
+        _enqueue_warm_start(study, warm, task, allowed, room=n_trials - done)
+
+        best = max(
+            (t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
+            default=math.nan,
+        )
+        if progress is not None:
+            progress(SearchProgress(done, n_trials, best, time.perf_counter() - start))
+        while done < n_trials:
+            limit = trial_time_limit
+            if time_budget is not None:
+                remaining = time_budget - (time.perf_counter() - start)
+                if remaining <= 0:
+                    break
+                limit = remaining if limit is None else min(limit, remaining)
+            frozen = _run_trial(
+                study, X, y, column_types, task, allowed, metric_obj, splits,
+                seed=seed, device=device, n_jobs=n_jobs, time_limit=limit,
+            )
+            done += 1
+            score = frozen.value if frozen.state == TrialState.COMPLETE else math.nan
+            if not math.isnan(score) and (math.isnan(best) or score > best):
+                best = score
+            if progress is not None:
+                progress(SearchProgress(
+                    done, n_trials, best, time.perf_counter() - start, frozen.number,
+                    frozen.params.get("algorithm"), frozen.user_attrs.get("status"), score,
+                ))
+
+    return _result(study, metric_obj.name, task, device, time.perf_counter() - start, time_budget)
+
+
+def _run_trial(
+    study: optuna.Study, X: pd.DataFrame, y: pd.Series, column_types: dict[str, str], task: str,
+    allowed: Sequence[str], metric: Any, splits: list, *, seed: int, device: str, n_jobs: int,
+    time_limit: Optional[float],
+) -> FrozenTrial:
+    """Ask one trial, evaluate it fold by fold (pruning allowed unless warm-start), tell the outcome."""
+    trial = study.ask()
+    origin = trial.user_attrs.get("origin")
+    if origin is None:
+        origin = ORIGIN_TPE
+        trial.set_user_attr("origin", origin)
+    config = space.suggest_config(trial, task, allowed)
+    last_fold = len(splits) - 1
+
+    def report(fold: int, running_mean: float) -> bool:
+        if not math.isfinite(running_mean):
+            return False
+        trial.report(float(running_mean), fold)
+        # warm-start trials are the reference points; pruning after the last fold saves nothing
+        if origin == ORIGIN_WARM_START or fold >= last_fold:
+            return False
+        return trial.should_prune()
+
+    try:
+        res = evaluate_config(
+            config, X, y, column_types, task, metric=metric, splits=splits, seed=seed,
+            device=device, n_jobs=n_jobs, time_limit=time_limit, report=report,
+        )
+        status, message, score = res.status, res.message or "", float(res.score)
+        fold_scores = [float(s) for s in res.fold_scores]
+        std, fit_seconds = float(res.std), float(res.fit_seconds)
+        if status == "ok" and not math.isfinite(score):
+            status, message = "crash", message or f"the score is {score}"
+    except KeyboardInterrupt:
+        _record(trial, config, origin, device, "crash", "interrupted", [], math.nan, math.nan)
+        study.tell(trial, state=TrialState.FAIL)
+        raise
+    except AutometaError as exc:  # the caller's mistake (columns, device, ...): same for every trial
+        _record(trial, config, origin, device, "crash", str(exc), [], math.nan, math.nan)
+        study.tell(trial, state=TrialState.FAIL)
+        raise
+    except Exception as exc:  # a bug in one configuration's pipeline must not end the search
+        status, message, score = "crash", f"{type(exc).__name__}: {_first_line(exc)}", math.nan
+        fold_scores, std, fit_seconds = [], math.nan, math.nan
+    _record(trial, config, origin, device, status, message, fold_scores, std, fit_seconds)
+    if status == "ok":
+        return study.tell(trial, score)
+    if status == "pruned":
+        return study.tell(trial, state=TrialState.PRUNED)
+    return study.tell(trial, state=TrialState.FAIL)
+
+
+def _num(value: float) -> Optional[float]:
+    """A float for storage: NaN/inf become None so every storage backend round-trips it."""
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _record(
+    trial: optuna.Trial, config: dict, origin: str, device: str, status: str, message: str,
+    fold_scores: list[float], std: float, fit_seconds: float,
+) -> None:
+    for key, value in (
+        ("config", json.dumps(config)),  # parameters in space order
+        ("fold_scores", [_num(s) for s in fold_scores]),
+        ("std", _num(std)),
+        ("fit_seconds", _num(fit_seconds)),
+        ("status", status),
+        ("message", message.splitlines()[0][:500] if message else ""),
+        ("origin", origin),
+        ("device", device),
+    ):
+        trial.set_user_attr(key, value)
+
+
+# ---------------------------------------------------------------- results
+def trial_config(trial: FrozenTrial) -> dict:
+    """The configuration a finished trial evaluated (from its user attrs, else its params)."""
+    if "config" in trial.user_attrs:
+        return json.loads(trial.user_attrs["config"])
+    return space.from_trial_params(trial.params)
+
+
+def params_text(config: dict, max_params: int = 4) -> str:
+    """Short text of a configuration's first (most influential) parameters, e.g. ``C=1, penalty=l2``."""
+    items = []
+    for key, value in list(config.get("params", {}).items())[:max_params]:
+        if isinstance(value, float):
+            value = f"{value:.3g}"
+        items.append(f"{key}={value}")
+    more = len(config.get("params", {})) - max_params
+    return ", ".join(items) + (", ..." if more > 0 else "")
+
+
+def leaderboard(study: optuna.Study) -> pd.DataFrame:
+    """One row per finished trial: successful ones by score (best first), then pruned, then failed."""
+    rows = []
+    order = {TrialState.COMPLETE: 0, TrialState.PRUNED: 1, TrialState.FAIL: 2}
+    for t in study.get_trials(deepcopy=False, states=tuple(order)):
+        config = trial_config(t) if (t.user_attrs.get("config") or t.params) else {"params": {}}
+        attrs = t.user_attrs
+        status = attrs.get("status") or {TrialState.PRUNED: "pruned"}.get(t.state, "crash")
+        rows.append({
+            "trial": t.number,
+            "algorithm": config.get("algorithm", t.params.get("algorithm", "")),
+            "params": params_text(config),
+            "score": float(t.value) if t.state == TrialState.COMPLETE else math.nan,
+            "std": attrs.get("std") if attrs.get("std") is not None else math.nan,
+            "fit_seconds": attrs.get("fit_seconds") if attrs.get("fit_seconds") is not None else math.nan,
+            "status": status,
+            "message": attrs.get("message", ""),
+            "origin": attrs.get("origin", ORIGIN_TPE),
+            "_rank": order[t.state],
+        })
+    frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS + ["_rank"])
+    frame = frame.sort_values(["_rank", "score", "trial"], ascending=[True, False, True],
+                              na_position="last", kind="stable")
+    frame = frame.drop(columns="_rank").reset_index(drop=True)
+    for col in ("score", "std", "fit_seconds"):
+        frame[col] = frame[col].astype("float64")
+    frame["trial"] = frame["trial"].astype("int64")
+    return frame
+
+
+def _result(study: optuna.Study, metric: str, task: str, device: str, elapsed: float,
+            time_budget: Optional[float]) -> SearchResult:
+    trials = study.get_trials(deepcopy=False)
+    finished = [t for t in trials if t.state.is_finished()]
+    complete = [t for t in finished if t.state == TrialState.COMPLETE]
+    if not complete:
+        if not finished:
+            raise AutometaError(
+                f"no trial finished within the time budget of {time_budget:g} s; raise the time budget"
+                if time_budget is not None else "no trial ran; raise n_trials"
+            )
+        failed = [t for t in finished if t.state == TrialState.FAIL]
+        messages = Counter(t.user_attrs.get("message") or "unknown error" for t in failed)
+        common = messages.most_common(1)[0][0] if messages else "every trial was pruned"
+        statuses = Counter(t.user_attrs.get("status") for t in failed)
+        hint = ("raise the time budget or the trial time limit"
+                if statuses and statuses.most_common(1)[0][0] == "timeout"
+                else "check the data or try other algorithms")
+        raise AutometaError(
+            f"all {len(finished)} trials failed; most common error: {common}; {hint}"
+        )
+    best = max(complete, key=lambda t: (t.value, -t.number))
+    std = best.user_attrs.get("std")
+    return SearchResult(
+        study=study,
+        best_config=trial_config(best),
+        best_score=float(best.value),
+        best_std=float(std) if std is not None else math.nan,
+        metric=metric,
+        task=task,
+        leaderboard=leaderboard(study),
+        n_trials=len(finished),
+        device=device,
+        elapsed=elapsed,
+    )
+
+
+def refit_best(
+    result: SearchResult, X: pd.DataFrame, y: pd.Series, column_types: dict[str, str], *,
+    seed: int = 0, n_jobs: int = 1, device: str = "cpu",
+) -> Any:
+    """Fit the best configuration of a search on all the training data; return the pipeline."""
+    pipeline = build_pipeline(
+        result.best_config, column_types, result.task, seed=seed,
+        device=resolve_device(device), n_jobs=n_jobs,
+    )
+    with fit_context(n_jobs):
+        return pipeline.fit(X, y)
