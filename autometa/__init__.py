@@ -20,6 +20,7 @@ _EXPORTS = {
     "AutoMetaClassifier": "autometa.estimators",
     "AutoMetaRegressor": "autometa.estimators",
     "run_search": "autometa.search",
+    "recommend": "autometa.recommend",
     "AutometaError": "autometa.errors",
     "DataError": "autometa.errors",
     "ConfigError": "autometa.errors",

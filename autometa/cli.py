@@ -270,7 +270,10 @@ def fit_command(
     output: Optional[Path] = typer.Option(
         None, "--output", help="Where to save the model (default: <data name>.autometa.joblib here)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+warm_start: bool = typer.Option(
+        True, "--warm-start/--no-warm-start",
+        help="Start from the meta-model's recommendations (default) or cold with TPE alone."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
 ) -> None:
     """Search models and hyperparameters by cross-validation, refit the best, save it."""
     import warnings
@@ -294,13 +297,21 @@ def fit_command(
         for note in ds.notes:
             err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
         chosen = None if names is None else resolve_algorithms(ds.task, len(ds.X), names)
+        start: list[dict] = []
+        if warm_start:
+            from autometa.recommend import warm_start_plan
+
+            plan = warm_start_plan(ds, n_trials=trials, algorithms=chosen, seed=seed)
+            for note in plan.notes:
+                err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+            start = [r.config for r in plan.recommendations]
         model_path = output if output is not None else Path(f"{ds.name}.autometa.joblib")
         with _ProgressBar(enabled=err_console.is_terminal and not as_json) as bar:
             result = run_search(
                 ds.X, ds.y, ds.column_types, ds.task, metric=metric, n_trials=trials,
                 time_budget=time_budget, cv=cv, seed=seed, n_jobs=n_jobs, storage=storage_obj,
                 study_name=study_name or (ds.name if storage else None), algorithms=chosen,
-                device=used_device, progress=bar, resume=resume,
+                device=used_device, progress=bar, resume=resume, warm_start=start,
             )
         pipeline = refit_best(result, ds.X, ds.y, ds.column_types, seed=seed, n_jobs=n_jobs,
                               device=result.device)

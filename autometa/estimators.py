@@ -100,11 +100,17 @@ class _AutoMetaBase(BaseEstimator):
     def _warm_start_configs(self, X: pd.DataFrame, y: pd.Series, task: str) -> list[dict]:
         """Configurations evaluated before TPE takes over.
 
-        ``warm_start=True``: every algorithm's default (the meta-model will replace this list);
-        ``False``/``None``: none; a list of configurations: those.
+        ``warm_start=True``: the meta-model's top recommendations for this dataset (every
+        algorithm's default when no meta-model is available); ``False``/``None``: none (a cold
+        TPE start); a list of configurations: those.
         """
         if self.warm_start is True:
-            return space.default_configs(task, len(X))
+            from autometa.recommend import warm_start_plan
+
+            plan = warm_start_plan(X, y, task=task, n_trials=self.n_trials,
+                                   algorithms=self.algorithms, seed=self.seed)
+            self.warm_start_notes_ = list(plan.notes)
+            return [r.config for r in plan.recommendations]
         if self.warm_start is False or self.warm_start is None:
             return []
         if isinstance(self.warm_start, (list, tuple)):

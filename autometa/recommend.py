@@ -193,9 +193,21 @@ def recommend(
                              seed=seed).recommendations
 
 
-def warm_start_configs(X: Any, y: Any, task: str, n: int = 5, **kwargs: Any) -> list[dict]:
-    """Configurations for a search to evaluate first (the estimators' warm-start hook)."""
-    return [r.config for r in recommend_details(X, y, n, task=task, **kwargs).recommendations]
+#: how many recommendations a warm-started search enqueues before TPE takes over
+WARM_START_K = 5
+
+
+def warm_start_plan(X: Any, y: Any = None, *, task: Optional[str] = None, n_trials: int = 50,
+                    **kwargs: Any) -> RecommendResult:
+    """The recommendations a warm-started search enqueues first: the top
+    ``min(WARM_START_K, n_trials)`` (the CLI and the estimators both start here)."""
+    k = max(1, min(WARM_START_K, int(n_trials)))
+    return recommend_details(X, y, k, task=task, **kwargs)
+
+
+def warm_start_configs(X: Any, y: Any, task: str, n: int = WARM_START_K, **kwargs: Any) -> list[dict]:
+    """Configurations for a search to evaluate first."""
+    return [r.config for r in warm_start_plan(X, y, task=task, n_trials=n, **kwargs).recommendations]
 
 
 class _CallableModule(types.ModuleType):

@@ -175,7 +175,8 @@ def test_model_save_is_atomic_and_loads_back(workdir, capsys):
 
 
 # ---------------------------------------------------------------- storage and resume
-def test_sqlite_storage_resume_continues_the_study(workdir, capsys):
+def test_sqlite_storage_resume_continues_the_study(workdir, capsys, monkeypatch):
+    monkeypatch.setenv("AUTOMETA_METABASE", str(workdir / "no-metabase"))  # defaults as warm start
     args = ["train.csv", *FAST, "--storage", "sqlite:///search.db"]
     first, _ = fit_json(capsys, *args, "--trials", 3)
     assert first["n_trials"] == 3
@@ -262,3 +263,21 @@ def test_real_entry_point_in_a_subprocess(workdir):
     assert pred.returncode == 2 and pred.stdout == ""
     assert pred.stderr.strip().startswith("error: prediction data lacks column(s)")
     assert len(pred.stderr.strip().splitlines()) == 1
+
+
+def test_warm_start_is_the_default_and_can_be_switched_off(workdir, capsys):
+    from autometa.recommend import warm_start_plan
+    from autometa.data import load_data
+
+    ds = load_data(workdir / "train.csv")
+    expected = [r.config for r in warm_start_plan(ds, n_trials=4, algorithms=["linear", "lightgbm"]).recommendations]
+    args = ["train.csv", *FAST, "--storage", "sqlite:///ws.db", "--trials", 4]
+    fit_json(capsys, *args, "--study-name", "warm")
+    study = optuna.load_study(study_name="warm", storage="sqlite:///ws.db")
+    warm = [json.loads(t.user_attrs["config"]) if isinstance(t.user_attrs["config"], str)
+            else t.user_attrs["config"] for t in study.trials if t.user_attrs["origin"] == "warm-start"]
+    assert warm == expected[: len(warm)] and len(warm) == min(4, len(expected))
+
+    fit_json(capsys, *args, "--study-name", "cold", "--no-warm-start")
+    study = optuna.load_study(study_name="cold", storage="sqlite:///ws.db")
+    assert {t.user_attrs["origin"] for t in study.trials} == {"tpe"}

@@ -109,8 +109,13 @@ def test_warm_start_parameter_values():
     X = np.random.default_rng(4).normal(size=(60, 2))
     y = (X[:, 0] > 0).astype(int)
     clf = AutoMetaClassifier(n_trials=2, cv=2, algorithms=["linear", "knn"])
-    assert clf._warm_start_configs(pd.DataFrame(X), pd.Series(y), "binary") == \
-        space.default_configs("binary", 60)
+    start = clf._warm_start_configs(pd.DataFrame(X), pd.Series(y), "binary")
+    # the meta-model's top min(WARM_START_K, n_trials) recommendations, within the allowed algorithms
+    assert len(start) == 2 and {c["algorithm"] for c in start} <= {"linear", "knn"}
+    assert [space.validate_config(c, "binary") for c in start] == start
+    clf.fit(X, y)
+    enqueued = [t for t in clf.study_.trials if t.user_attrs["origin"] == "warm-start"]
+    assert [space.from_trial_params(t.params) for t in enqueued] == start
     clf.set_params(warm_start=False).fit(X, y)
     assert {t.user_attrs["origin"] for t in clf.study_.trials} == {"tpe"}
     clf.set_params(warm_start=[{"algorithm": "knn", "params": {"n_neighbors": 3}}]).fit(X, y)
@@ -157,3 +162,16 @@ def test_persistent_storage_through_the_estimator(tmp_path):
     assert len(again.study_.trials) == 2
     with pytest.raises(ConfigError, match="already exists"):
         clone(reg).fit(X, y)
+
+
+def test_warm_start_falls_back_to_defaults_without_a_meta_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOMETA_METABASE", str(tmp_path))  # an empty metabase: no model
+    from autometa.recommend import clear_model_cache
+
+    clear_model_cache()
+    X = np.random.default_rng(4).normal(size=(60, 2))
+    y = (X[:, 0] > 0).astype(int)
+    clf = AutoMetaClassifier(n_trials=3, cv=2, algorithms=["linear", "knn"])
+    start = clf._warm_start_configs(pd.DataFrame(X), pd.Series(y), "binary")
+    assert start == [space.default_config("linear", "binary"), space.default_config("knn", "binary")]
+    assert any("no trained meta-model" in n for n in clf.warm_start_notes_)

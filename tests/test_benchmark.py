@@ -1,0 +1,82 @@
+"""The warm-start benchmark end to end on a tiny metabase built in tmp_path (budgets 1,2)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autometa.benchmark import METHODS, read_results, run_benchmark, select_datasets, summarise, write_report
+from autometa.metabase.build import BuildSettings, build_metabase
+from autometa.metalearn import LeakageError, train
+
+
+def _table(kind: str, n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    df = pd.DataFrame(X, columns=["f1", "f2", "f3", "f4"])
+    df["colour"] = rng.choice(["red", "green", "blue"], size=n)
+    signal = X[:, 0] + (0.3 + 0.2 * seed) * X[:, 1] + rng.normal(scale=0.5, size=n)
+    if kind == "binary":
+        df["target"] = np.where(signal > 0, "yes", "no")
+    elif kind == "multiclass":
+        df["target"] = "c" + np.digitize(signal, [-0.7, 0.7]).astype(str)
+    else:
+        df["target"] = 3.0 * signal + 10.0
+    return df
+
+
+@pytest.fixture(scope="module")
+def tiny_metabase(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for i, kind in enumerate(["binary", "multiclass", "binary", "multiclass"]):
+        _table(kind, 90, seed=i).to_csv(corpus / f"set{i}.csv", index=False)
+    settings = BuildSettings(configs_per_algorithm=1, max_rows=80, cv=3, run_time_limit=30.0,
+                             algorithms=["lightgbm", "linear", "knn"])
+    build_metabase([f"csv:{corpus}"], root / "mb", settings, progress=False, mf_time_budget=5.0)
+    return root / "mb"
+
+
+def test_benchmark_writes_csv_md_png_and_resumes(tiny_metabase, tmp_path):
+    out = tmp_path / "results"
+    lines: list[str] = []
+    csv_path = run_benchmark(tiny_metabase, out, n_datasets=2, budgets=[1, 2], log=lines.append)
+    res = read_results(csv_path)
+    assert set(res["method"]) == set(METHODS)
+    assert res["dataset_id"].nunique() == 2
+    assert (res["status"] == "ok").all(), res[["method", "note"]]
+    searches = res[res["method"].isin(["tpe", "random", "autometa-combined"])]
+    assert (searches["n_trials"] == 2).all()
+    assert all(len(json.loads(s)) == n for s, n in zip(res["trial_scores"], res["n_trials"]))
+    assert res[res["method"].str.startswith("autometa")]["n_train_datasets"].astype(int).eq(3).all()
+
+    # resumable: a second call finds every (dataset, method) done and appends nothing
+    run_benchmark(tiny_metabase, out, n_datasets=2, budgets=[1, 2], log=lines.append)
+    assert len(read_results(csv_path)) == len(res)
+
+    md, png = write_report(csv_path, budgets=[1, 2], command="autometa benchmark --budgets 1,2",
+                           metabase=tiny_metabase)
+    text = md.read_text()
+    assert "Mean normalised score" in text and "Mean rank" in text and "## Targets" in text
+    assert "autometa benchmark --budgets 1,2" in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    s = summarise(res, [1, 2])
+    assert len(s.datasets) == 2
+    assert ((s.per_dataset["normalised"] >= 0) & (s.per_dataset["normalised"] <= 1 + 1e-9)).all()
+
+
+def test_leakage_guard_fires_for_a_model_trained_on_the_held_out_dataset(tiny_metabase, tmp_path):
+    with pytest.raises(LeakageError):
+        run_benchmark(tiny_metabase, tmp_path / "leak", n_datasets=1, budgets=[1, 2], methods=["autometa-knn"],
+                      train_model=lambda store, exclude: train(store), log=lambda m: None)
+
+
+def test_selection_is_deterministic_and_balanced():
+    ds = pd.DataFrame({"dataset_id": [f"d{i}" for i in range(12)],
+                       "task": ["binary"] * 4 + ["multiclass"] * 4 + ["regression"] * 4})
+    a = select_datasets(ds, 6, seed=0)
+    assert list(a["dataset_id"]) == list(select_datasets(ds, 6, seed=0)["dataset_id"])
+    assert a["task"].value_counts().to_dict() == {"binary": 2, "multiclass": 2, "regression": 2}
