@@ -203,7 +203,9 @@ ALGORITHMS: dict[str, Algorithm] = {
                    condition=("gamma", ("value",))),
                 _p("epsilon", "float", 1e-3, 1.0, log=True, default=0.1, tasks=(REGRESSION,)),
             ),
-            scale=True, max_rows=20_000,
+            # RBF kernels scale ~quadratically in rows: beyond ~5k training rows one SVM trial
+            # costs as much as dozens of boosting trials (measured in benchmarks/search.py)
+            scale=True, max_rows=5_000,
         ),
         Algorithm(
             "knn", "k-nearest neighbours",
