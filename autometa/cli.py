@@ -274,6 +274,15 @@ warm_start: bool = typer.Option(
         True, "--warm-start/--no-warm-start",
         help="Start from the meta-model's recommendations (default) or cold with TPE alone."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    trial_time_limit: Optional[float] = typer.Option(
+        None, "--trial-time-limit",
+        help="Stop a trial after this many seconds (it runs in a child process that is killed)."),
+    trial_memory_limit: Optional[float] = typer.Option(
+        None, "--trial-memory-limit",
+        help="Megabytes a trial may allocate (child process; beyond it the trial is a memout)."),
+    report: Optional[Path] = typer.Option(
+        None, "--report",
+        help="Also write a report of the search: .html (one self-contained file) or .md (PNGs beside it)."),
 ) -> None:
     """Search models and hyperparameters by cross-validation, refit the best, save it."""
     import warnings
@@ -281,14 +290,21 @@ warm_start: bool = typer.Option(
     from autometa.data import load_data
     from autometa.gpu import resolve_device
     from autometa.model import FittedModel
+    from autometa.limits import check_limits
     from autometa.search import open_storage, refit_best, resolve_algorithms, run_search
     from autometa.space import get_algorithm
+
+    check_limits(trial_time_limit, trial_memory_limit)
 
     # options first: a typo should not wait for the data to load
     names = None if algorithms is None else [a.strip() for a in algorithms.split(",") if a.strip()]
     for name in names or []:
         get_algorithm(name)
     _check_output_folder(output)
+    if report is not None:
+        from autometa.report import check_report_path
+
+        check_report_path(report)
     storage_obj = None if storage is None else open_storage(storage)
     with warnings.catch_warnings():
         warnings.showwarning = _print_warning
@@ -298,6 +314,7 @@ warm_start: bool = typer.Option(
             err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
         chosen = None if names is None else resolve_algorithms(ds.task, len(ds.X), names)
         start: list[dict] = []
+        plan = None
         if warm_start:
             from autometa.recommend import warm_start_plan
 
@@ -312,6 +329,7 @@ warm_start: bool = typer.Option(
                 time_budget=time_budget, cv=cv, seed=seed, n_jobs=n_jobs, storage=storage_obj,
                 study_name=study_name or (ds.name if storage else None), algorithms=chosen,
                 device=used_device, progress=bar, resume=resume, warm_start=start,
+                trial_time_limit=trial_time_limit, trial_memory_limit_mb=trial_memory_limit,
             )
         pipeline = refit_best(result, ds.X, ds.y, ds.column_types, seed=seed, n_jobs=n_jobs,
                               device=result.device)
@@ -322,6 +340,13 @@ warm_start: bool = typer.Option(
         best_score=result.best_score, device=result.device, notes=list(ds.notes),
     )
     model.save(model_path)
+    if report is not None:
+        from autometa.report import write_report
+
+        with warnings.catch_warnings():
+            warnings.showwarning = _print_warning
+            write_report(report, dataset=ds, result=result, recommendations=plan)
+        err_console.print(f"report written to {report}", highlight=False, soft_wrap=True)
     if as_json:
         print_json({
             "best_score": result.best_score, "metric": result.metric,

@@ -474,6 +474,8 @@ def _render(value: Any, imports: set[tuple[str, str]], indent: int,
             spec = signature.get(key)
             if spec is not None and spec.default is inspect.Parameter.empty:
                 positional.append(_render(val, imports, indent + 1, show))
+            elif isinstance(val, str) and val == "deprecated":
+                continue  # a placeholder for an argument the library has retired (e.g. penalty)
             elif spec is None or key in show or not _same(val, spec.default):
                 keywords.append(f"{key}={_render(val, imports, indent + 1, show)}")
         args = positional + keywords

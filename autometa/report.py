@@ -317,16 +317,17 @@ def key_metafeatures(values: dict[str, float], task: str) -> list[tuple[str, flo
         for name, label in landmarks:
             add(name, lambda v, label=label: f"{label} explains R² = {v:.2f} of the target (landmarker)")
     else:
-        landmarks = [("DecisionStumpErrRate", "a one-split tree"), ("NaiveBayesErrRate", "naive Bayes"),
-                     ("LDAErrRate", "linear discriminant analysis"), ("kNN_1NErrRate", "1-nearest neighbour")]
+        landmarks = [("DecisionStump", "a one-split tree"), ("NaiveBayes", "naive Bayes"),
+                     ("LDA", "linear discriminant analysis"), ("kNN_1N", "1-nearest neighbour")]
         for name, label in landmarks:
-            add(name, lambda v, label=label: f"{label} misclassifies {v:.0%} of held-out rows (landmarker)")
+            add(f"{name}ErrRate", lambda v, label=label: f"{label} misclassifies {v:.0%} of held-out rows (landmarker)")
+            add(f"{name}AUC", lambda v, label=label: f"{label} reaches a held-out AUC of {v:.2f} (landmarker)")
     add("TreeLeaves", lambda v: f"a fully grown decision tree needs {v:,.0f} leaves")
     add("TreeDepth", lambda v: f"that tree is {v:.0f} levels deep")
     return out
 
 
-def _dataset_section(dataset: Any, metafeatures: Any, result: Any) -> _Section:
+def _dataset_section(dataset: Any, metafeatures: Any, result: Any, recommendations: Any) -> _Section:
     sec = _Section("dataset", "Dataset")
     sec.p(f"{dataset.name}: {dataset_summary(dataset)}.")
     X = dataset.X
@@ -367,10 +368,15 @@ def _dataset_section(dataset: Any, metafeatures: Any, result: Any) -> _Section:
     values = metafeatures if isinstance(metafeatures, dict) else getattr(metafeatures, "values", None) or {}
     keys = key_metafeatures(values, dataset.task)
     if keys:
-        sec.p("Key meta-features (what the meta-model compares datasets by):")
+        sec.p("Key meta-features in plain words:")
         sec.table(["meta-feature", "value", "in plain words"], [[n, _fmt(v, 3), w] for n, v, w in keys])
     else:
         sec.note("No meta-features were computed for this report.")
+    recs, method, _, _ = _recommendation_parts(recommendations)
+    used = getattr(recommendations, "metafeatures", None) or {}
+    if used and _from_meta_model(recs, method):
+        sec.p(f"The meta-model found similar datasets by these {len(used)} meta-features (values of this dataset):")
+        sec.table(["meta-feature", "value"], [[n, _fmt(v, 4)] for n, v in used.items()])
     return sec
 
 
@@ -834,7 +840,7 @@ def write_report(
     (figures written beside it as ``<stem>-<figure>.png``); anything else raises ConfigError.
     ``dataset`` is the :class:`~autometa.data.Dataset` searched, ``result`` the
     :class:`~autometa.search.SearchResult`. ``metafeatures`` (a MetaFeatures or a name -> value
-    dict) default to those of ``recommendations`` or are computed. ``recommendations`` is a
+    dict) are computed when not given (2 s per group at most). ``recommendations`` is a
     :class:`~autometa.recommend.RecommendResult` or a list of Recommendations; ``pipeline_code``
     defaults to :func:`autometa.pipeline.pipeline_code` of the best configuration; ``metabase``
     (a folder or a Metabase) supplies the cold-start reference, by default the metabase the
@@ -843,14 +849,12 @@ def write_report(
     path = Path(path)
     fmt = check_report_path(path)
     if metafeatures is None:
-        metafeatures = getattr(recommendations, "metafeatures", None) or None
-    if metafeatures is None:
         from autometa.metafeatures import describe_dataset
 
         metafeatures = describe_dataset(dataset, max_rows=2_000, time_budget=2.0)
     trials = _trials(result)
     sections = [
-        _dataset_section(dataset, metafeatures, result),
+        _dataset_section(dataset, metafeatures, result, recommendations),
         _warm_start_section(result, recommendations, trials),
         _history_section(result, trials, recommendations, metabase, len(dataset.X)),
         _algorithm_section(result),

@@ -236,3 +236,56 @@ def test_metafeatures_as_dict_or_absent_and_default_recommendations(tmp_path, bi
     assert "No meta-features were computed" in text
     assert "no trained meta-model at somewhere" in text and "warm-started with every algorithm" in text
     assert "No cold-start reference line: the search was not warm-started from the meta-model" in text
+
+
+@pytest.fixture()
+def train_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 150
+    df = pd.DataFrame({"age": rng.integers(18, 80, n).astype(float), "income": rng.normal(50, 10, n),
+                       "city": rng.choice(["north", "south", "east"], n)})
+    df.loc[::9, "income"] = np.nan
+    df["bought"] = np.where(df["age"] / 10 + (df["city"] == "north") + rng.normal(size=n) > 5, "yes", "no")
+    df.to_csv(tmp_path / "train.csv", index=False)
+    return tmp_path
+
+
+def test_cli_fit_report_in_a_subprocess(train_csv):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    fit = subprocess.run(
+        [sys.executable, "-m", "autometa.cli", "fit", "train.csv", "--trials", "4", "--algorithms", "linear,knn",
+         "--cv", "3", "--json", "--report", "report.html"],
+        capture_output=True, text=True, env=env, timeout=180, cwd=train_csv,
+    )
+    assert fit.returncode == 0, fit.stderr
+    assert "report written to report.html" in fit.stderr
+    text = (train_csv / "report.html").read_text(encoding="utf-8")
+    for anchor in SECTIONS:
+        assert f'<section id="{anchor}">' in text
+    assert len(_images(text)) >= 2
+    assert "150 rows, 3 columns (2 numeric, 1 categorical)" in text
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text, re.IGNORECASE)
+
+
+def test_cli_fit_report_markdown_and_bad_suffix(train_csv, monkeypatch):
+    import autometa.cli as cli
+
+    monkeypatch.chdir(train_csv)
+    with pytest.raises(SystemExit) as exc:  # refused before the data is even read
+        cli.main(["fit", "missing.csv", "--report", "report.pdf"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["fit", "train.csv", "--report", "nowhere/report.md"])
+    assert exc.value.code == 2
+    assert not (train_csv / "train.autometa.joblib").exists()
+    cli.main(["fit", "train.csv", "--trials", "3", "--algorithms", "linear", "--cv", "3", "--no-warm-start",
+              "--json", "--report", "out.md"])
+    text = (train_csv / "out.md").read_text(encoding="utf-8")
+    assert "](out-history.png)" in text and (train_csv / "out-history.png").is_file()
+    assert "The search ran no warm-start trials" in text
