@@ -330,6 +330,7 @@ warm_start: bool = typer.Option(
                 study_name=study_name or (ds.name if storage else None), algorithms=chosen,
                 device=used_device, progress=bar, resume=resume, warm_start=start,
                 trial_time_limit=trial_time_limit, trial_memory_limit_mb=trial_memory_limit,
+                study_attrs={"target": ds.target},
             )
         pipeline = refit_best(result, ds.X, ds.y, ds.column_types, seed=seed, n_jobs=n_jobs,
                               device=result.device)
@@ -398,6 +399,123 @@ def predict_command(
         return
     preds.to_csv(output, index=False)
     err_console.print(f"wrote {len(preds)} predictions to {output}", highlight=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------------------------
+# worker / export (several processes searching one study)
+
+
+def _wait_for_study(storage: Any, study_name: str, wait: float) -> dict:
+    """The user attrs of an autometa study, waiting up to ``wait`` seconds for it to appear."""
+    import time
+
+    from autometa.errors import ConfigError
+
+    deadline = time.monotonic() + max(0.0, wait)
+    while True:
+        try:
+            study_id = storage.get_study_id_from_name(study_name)
+            attrs = storage.get_study_user_attrs(study_id)
+            if "task" in attrs and "n_trials" in attrs:
+                return attrs
+        except KeyError:
+            pass
+        if time.monotonic() >= deadline:
+            raise ConfigError(f"no autometa study {study_name!r} in this storage after {wait:g} s; "
+                              "start it with autometa fit --storage ... --study-name ... first")
+        time.sleep(0.5)
+
+
+@app.command("worker")
+def worker_command(
+    data: str = typer.Argument(..., help="The study's training data (the same file as autometa fit's)."),
+    storage: str = typer.Option(..., "--storage", help="The study's storage, e.g. postgresql://user@host/db."),
+    study_name: str = typer.Option(..., "--study-name", help="The study to join."),
+    trials: Optional[int] = typer.Option(
+        None, "--trials", help="Stop when the study has this many trials (default: the study's target)."),
+    wait: float = typer.Option(60.0, "--wait", help="Seconds to wait for the study to be created."),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="Threads/processes per model fit (-1: all cores)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or gpu (LightGBM; falls back to cpu with a warning)."),
+    trial_time_limit: Optional[float] = typer.Option(
+        None, "--trial-time-limit", help="Stop a trial after this many seconds (child process)."),
+    trial_memory_limit: Optional[float] = typer.Option(
+        None, "--trial-memory-limit", help="Megabytes a trial may allocate (child process)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Join a study started by autometa fit and run its trials until the study has enough."""
+    import os
+    import warnings
+
+    from autometa.data import load_data
+    from autometa.gpu import resolve_device
+    from autometa.limits import check_limits
+    from autometa.search import worker_id, open_storage, run_search
+
+    check_limits(trial_time_limit, trial_memory_limit)
+    storage_obj = open_storage(storage)
+    attrs = _wait_for_study(storage_obj, study_name, wait)
+    with warnings.catch_warnings():
+        warnings.showwarning = _print_warning
+        used_device = resolve_device(device)
+        ds = load_data(data, target=attrs.get("target"), task=attrs["task"])
+        result = run_search(
+            ds.X, ds.y, ds.column_types, ds.task, metric=attrs["metric"],
+            n_trials=int(trials if trials is not None else attrs["n_trials"]), cv=attrs.get("cv"),
+            seed=int(attrs.get("seed", 0)), n_jobs=n_jobs, storage=storage_obj,
+            study_name=study_name, algorithms=attrs.get("algorithms"), device=used_device,
+            warm_start=[], join=True, trial_time_limit=trial_time_limit,
+            trial_memory_limit_mb=trial_memory_limit,
+        )
+    me = worker_id(os.getpid())
+    mine = sum(t.user_attrs.get("worker") == me for t in result.study.get_trials(deepcopy=False))
+    summary = {"worker": me, "trials_run": mine, "n_trials": result.n_trials,
+               "best_score": result.best_score, "metric": result.metric}
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"worker {me} ran {mine} trial(s); the study has {result.n_trials}, best "
+                  f"{result.metric} {result.best_score:.4f}", highlight=False, soft_wrap=True)
+
+
+@app.command("export")
+def export_command(
+    storage: str = typer.Option(..., "--storage", help="The study's storage."),
+    study_name: str = typer.Option(..., "--study-name", help="The study to export."),
+    data: str = typer.Option(..., "--data", help="The study's training data, refitted with the best pipeline."),
+    output: Path = typer.Option(..., "--output", help="Where to save the model (.joblib)."),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="Threads/processes for the refit (-1: all cores)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Refit the best pipeline of a stored study on its data and save the model."""
+    import warnings
+
+    from autometa.data import load_data
+    from autometa.model import FittedModel
+    from autometa.search import load_result, refit_best
+
+    _check_output_folder(output)
+    result = load_result(storage, study_name)
+    attrs = result.study.user_attrs
+    seed = int(attrs.get("seed", 0))
+    with warnings.catch_warnings():
+        warnings.showwarning = _print_warning
+        ds = load_data(data, target=attrs.get("target"), task=result.task)
+        pipeline = refit_best(result, ds.X, ds.y, ds.column_types, seed=seed, n_jobs=n_jobs)
+    classes = [str(c) for c in pipeline.classes_] if ds.task != "regression" else None
+    model = FittedModel(
+        pipeline=pipeline, task=ds.task, target=ds.target, column_types=dict(ds.column_types),
+        classes=classes, metric=result.metric, best_config=result.best_config,
+        best_score=result.best_score, device="cpu", notes=list(ds.notes),
+    )
+    model.save(output)
+    if as_json:
+        print_json({"best_score": result.best_score, "metric": result.metric,
+                    "best_config": result.best_config, "n_trials": result.n_trials,
+                    "model_path": str(output), "task": ds.task, "target": ds.target})
+        return
+    console.print(f"best: {result.best_config['algorithm']} {result.metric} "
+                  f"{result.best_score:.4f} of {result.n_trials} trials; model saved to {output}",
+                  highlight=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------------------------

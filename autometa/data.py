@@ -254,7 +254,10 @@ def _decode(data: bytes, shown: str, notes: list[str]) -> str:
     encoding = _text_encoding(data, complete=True)
     if encoding == "latin-1":
         notes.append(f"{shown} is not valid UTF-8; it was read as latin-1")
-    return data.decode(encoding)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:  # e.g. a UTF-16 byte-order mark followed by an odd number of bytes
+        raise DataError(f"{shown}: text cannot be decoded as {encoding}; save it as UTF-8") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,6 +416,17 @@ def _parser_error(shown: str, message: str) -> DataError:
 # Parquet
 
 
+def _parquet_duplicate_names(path: Path) -> list[str]:
+    """Column names occurring more than once in a Parquet file's schema ([] when unreadable)."""
+    try:
+        import pyarrow.parquet as pq
+
+        names = list(pq.read_schema(path).names)
+    except Exception:
+        return []
+    return sorted({n for n in names if names.count(n) > 1})
+
+
 def _read_parquet(path: Path) -> pd.DataFrame:
     shown = _display(path)
     head = _read_bytes(path, 4)
@@ -425,6 +439,10 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except ImportError as exc:  # pragma: no cover - pyarrow is a dependency
         raise DataError(f"cannot read {shown}: {_one_line(exc)}; install pyarrow") from None
     except Exception as exc:  # pyarrow raises many types for corrupt files
+        dupes = _parquet_duplicate_names(path)
+        if dupes:  # Arrow allows duplicate names but pandas cannot read them
+            raise DataError(f"{shown}: duplicate column names {_listing(dupes)}; rename them so each is unique"
+                            ) from None
         raise DataError(f"{shown} is not a valid Parquet file ({_one_line(exc, 80)}); re-export it") from None
     if len(frame) == 0:
         raise DataError(f"{shown} has no data rows; pass a file with rows")
@@ -493,7 +511,8 @@ def _parse_attribute(line: str, number: int, shown: str) -> _ArffAttribute:
         spec = rest[end + 1:].strip()
     else:
         found = re.match(r"([^\s{]+)\s*(.*)$", rest)
-        assert found is not None  # rest is non-empty and starts with a non-space character
+        if found is None:  # e.g. "@attribute {a,b}": the type where the name should be
+            raise DataError(f"{shown}: line {number}: @attribute without a name; fix the header")
         name, spec = found.group(1), found.group(2).strip()
     lowered = spec.lower()
     if spec.startswith("{"):
@@ -559,7 +578,7 @@ def _sparse_row(line: str, attributes: list[_ArffAttribute], number: int, shown:
             position = int(parts[0])
             if not 0 <= position < len(attributes):
                 raise ValueError
-        except ValueError:
+        except (ValueError, IndexError):  # IndexError: an empty entry, as in "{0 1, , 2 3}"
             raise DataError(
                 f"{shown}: line {number}: bad sparse entry {_one_line(item, 30)!r}; use 'index value'"
             ) from None
@@ -604,7 +623,10 @@ def _arff_rows(lines: list[str], start: int, attributes: list[_ArffAttribute], s
             rows[i] = row[:width]  # trailing comma, or a Weka instance weight {w}
             continue
         if len(row) == 1:
-            spaced = shlex.split(body[i]) if ("'" in body[i] or '"' in body[i]) else body[i].split()
+            try:
+                spaced = shlex.split(body[i]) if ("'" in body[i] or '"' in body[i]) else body[i].split()
+            except ValueError:  # an unbalanced quote: not a space-separated row either
+                spaced = []
             if len(spaced) == width:
                 rows[i] = spaced  # values separated by spaces instead of commas
                 continue
@@ -1260,6 +1282,12 @@ def align_features(X: pd.DataFrame, column_types: dict[str, str]) -> tuple[pd.Da
         series = frame[name]
         if kind == "numeric":
             aligned[name] = _align_numeric(series, name, notes)
+            n_inf = int(np.isinf(aligned[name]).sum())
+            if n_inf:  # no fitted model can take them (training with ±inf fails too)
+                raise DataError(
+                    f"prediction data column {name!r} holds {n_inf} infinite value(s); "
+                    "replace them with finite numbers or leave those cells empty (missing)"
+                )
         elif kind in ("categorical", "boolean"):
             aligned[name] = _align_categorical(series, kind == "boolean")
         else:

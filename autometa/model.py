@@ -87,11 +87,18 @@ class FittedModel:
         if proba:
             self._require_classifier("--proba")
         aligned, notes = self.align(X)
-        if proba:
-            values = np.asarray(self.pipeline.predict_proba(aligned))
-            columns = [str(c) for c in self.classes or []]
-            return pd.DataFrame(values, columns=columns, index=aligned.index), notes
-        values = np.asarray(self.pipeline.predict(aligned))
+        try:
+            if proba:
+                values = np.asarray(self.pipeline.predict_proba(aligned))
+                columns = [str(c) for c in self.classes or []]
+                return pd.DataFrame(values, columns=columns, index=aligned.index), notes
+            values = np.asarray(self.pipeline.predict(aligned))
+        except ValueError as exc:
+            if "infinity" not in str(exc) and "too large" not in str(exc):
+                raise
+            # finite values near float64's maximum overflow to inf inside the preprocessing
+            raise DataError("prediction data holds values too large for the model (near 1e308); "
+                            "replace them with realistic numbers or leave those cells empty") from None
         return pd.DataFrame({self.target: values}, index=aligned.index), notes
 
     def save(self, path: Union[str, os.PathLike]) -> Path:

@@ -5,13 +5,18 @@ warm-start configurations (enqueued trials, never pruned), then TPE (multivariat
 space is conditional on the algorithm). Every fold reports a running mean so that a median pruner
 can stop hopeless configurations early. A trial that crashes, times out or runs out of memory is
 a FAIL trial with its status and message kept, and the search goes on. A persistent storage
-(SQLite URL or journal file) keeps the study so that a later call can resume it.
+(SQLite URL or journal file) keeps the study so that a later call can resume it; a trial left
+RUNNING by a killed process is marked FAIL and not counted on resume. With per-trial limits each
+trial runs in a child process that is killed at the time limit and capped in memory
+(:mod:`autometa.limits`). Several processes can share one study in PostgreSQL (``join``: the
+``autometa worker`` command), the warm start being enqueued once by the process that creates it.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import socket
 import time
 import warnings
 from collections import Counter
@@ -29,11 +34,14 @@ from autometa import __version__, space
 from autometa.errors import AutometaError, ConfigError
 from autometa.evaluate import default_metric, evaluate_config, get_metric, make_splits
 from autometa.gpu import resolve_device
+from autometa.limits import can_isolate, check_limits, run_limited
 from autometa.pipeline import build_pipeline, fit_context
 
 ORIGIN_WARM_START = "warm-start"
 ORIGIN_TPE = "tpe"
 DEFAULT_STUDY_NAME = "autometa"
+# user attr of a trial failed because the process running it stopped (not counted)
+INTERRUPTED_ATTR = "interrupted"
 TASKS = ("binary", "multiclass", "regression")
 # TPE's random start-up phase; warm-start trials count towards it
 N_STARTUP_TRIALS = 5
@@ -105,12 +113,20 @@ def open_storage(storage: Union[None, str, os.PathLike, optuna.storages.BaseStor
                     f"cannot create storage {text!r}: folder {str(Path(db).parent)!r} does not "
                     "exist; create it or choose another path"
                 )
-        try:
-            return optuna.storages.RDBStorage(text, engine_kwargs=_sqlite_engine_kwargs(text))
-        except Exception as exc:  # driver missing, unreadable file, old schema, ...
-            raise ConfigError(
-                f"cannot open storage {text!r} ({_first_line(exc)}); check the URL or use a new file"
-            ) from None
+        text = _postgresql_driver(text)
+        error: Exception = ConfigError("no attempt")
+        for attempt in range(5):
+            try:
+                return optuna.storages.RDBStorage(text, engine_kwargs=_sqlite_engine_kwargs(text))
+            except Exception as exc:  # driver missing, unreadable file, old schema, ...
+                error = exc
+                # processes starting together race to create the tables: the loser retries
+                if "duplicate key" not in str(exc) and "already exists" not in str(exc):
+                    break
+                time.sleep(0.2 * (attempt + 1))
+        raise ConfigError(
+            f"cannot open storage {text!r} ({_first_line(error)}); check the URL or use a new file"
+        ) from None
     path = Path(text)
     if path.suffix.lower() in JOURNAL_SUFFIXES:
         if not path.parent.is_dir():
@@ -163,6 +179,18 @@ def _sqlite_engine_kwargs(url: str) -> Optional[dict[str, Any]]:
             or parsed.database == ":memory:":
         return None
     return {"creator": _SQLiteConnect(parsed.database)}
+
+
+def _postgresql_driver(url: str) -> str:
+    """A ``postgresql://`` URL with the driver that is installed: SQLAlchemy 2.1 defaults to
+    psycopg 3, the ``distributed`` extra installs psycopg2 (``postgresql+psycopg2://``)."""
+    if not url.lower().startswith("postgresql://"):
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2"):
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
 
 
 def _first_line(exc: BaseException) -> str:
@@ -355,6 +383,9 @@ def run_search(
     trial_time_limit: Optional[float] = None,
     progress: Optional[Callable[[SearchProgress], None]] = None,
     resume: bool = False,
+    trial_memory_limit_mb: Optional[float] = None,
+    join: bool = False,
+    study_attrs: Optional[dict[str, Any]] = None,
 ) -> SearchResult:
     """Search configurations by CV score: warm-start trials first, then TPE; return the best.
 
@@ -363,9 +394,28 @@ def run_search(
     budget runs out gets only the remaining time. ``warm_start=None`` uses every algorithm's
     default (:func:`autometa.space.default_configs`), ``[]`` none. ``device="gpu"`` falls back to
     the CPU with a warning when LightGBM's GPU backend does not work.
+
+    ``trial_time_limit`` (seconds) and ``trial_memory_limit_mb`` (megabytes the trial may
+    allocate) are hard limits: each trial then runs in a child process (:mod:`autometa.limits`)
+    that is killed at the time limit (status "timeout") and cannot allocate beyond the memory
+    limit (status "memout"); the search goes on. Without either, trials run in this process and
+    only the time budget applies (checked after each fold).
+
+    Several processes (``join=True``, e.g. ``autometa worker``) can search one study in a shared
+    storage (PostgreSQL, or SQLite/journal on one machine): a joining process needs the study to
+    exist, takes its metric and algorithms, enqueues no warm-start configuration, and stops when
+    the study's finished trials plus those running elsewhere reach ``n_trials``. Trials left
+    RUNNING by a process of this machine that no longer exists (killed, crashed) are marked FAIL
+    with a note and not counted. ``study_attrs`` are stored on a new study (e.g. the target).
     """
     start = time.perf_counter()
     _check_numbers(n_trials, time_budget, trial_time_limit)
+    check_limits(trial_time_limit, trial_memory_limit_mb)
+    isolate = trial_time_limit is not None or trial_memory_limit_mb is not None
+    if isolate and not can_isolate(evaluate_config):
+        warnings.warn("the evaluation function cannot be sent to a child process; trial limits "
+                      "are checked after each fold only", RuntimeWarning, stacklevel=2)
+        isolate = False
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; use binary, multiclass or regression")
     device = resolve_device(device)
@@ -379,22 +429,32 @@ def run_search(
         metric = get_metric(metric, task).name  # canonical name: resumed studies compare names
 
     with _quiet_optuna():
-        study = _open_study(storage_obj, name, seed)
+        # joining processes of one study must not draw the same random start-up configurations
+        study = _open_study(storage_obj, name,
+                            seed if not join else (seed * 1_000_003 + os.getpid()) % 2**32)
         metric, algorithms = _reconcile_study(
-            study, task=task, metric=metric, algorithms=algorithms, resume=resume,
+            study, task=task, metric=metric, algorithms=algorithms, resume=resume or join,
             persistent=persistent, current={"seed": seed, "cv": cv},
         )
+        if join and "task" not in study.user_attrs:
+            raise ConfigError(f"study {name!r} does not exist in this storage yet; start it with "
+                              "autometa fit first")
         metric_obj = get_metric(metric or default_metric(task), task)
         allowed = resolve_algorithms(task, len(X), algorithms)
         if "task" not in study.user_attrs:
             for key, value in (("task", task), ("metric", metric_obj.name), ("algorithms", allowed),
-                               ("seed", seed), ("cv", cv), ("autometa_version", __version__)):
+                               ("seed", seed), ("cv", cv), ("autometa_version", __version__),
+                               *(study_attrs or {}).items()):
                 study.set_user_attr(key, value)
+        if not join:
+            study.set_user_attr("n_trials", n_trials)
 
         splits = make_splits(y, task, cv=cv, seed=seed)
-        done = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
-        warm = space.default_configs(task, len(X)) if warm_start is None else list(warm_start)
-        _enqueue_warm_start(study, warm, task, allowed, room=n_trials - done)
+        fail_orphaned_trials(study, everything=resume and not join)
+        done = _count_done(study)
+        if not join:  # workers never enqueue: the warm start is the creator's, once
+            warm = space.default_configs(task, len(X)) if warm_start is None else list(warm_start)
+            _enqueue_warm_start(study, warm, task, allowed, room=n_trials - done)
 
         best = max(
             (t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
@@ -412,8 +472,13 @@ def run_search(
             frozen = _run_trial(
                 study, X, y, column_types, task, allowed, metric_obj, splits,
                 seed=seed, device=device, n_jobs=n_jobs, time_limit=limit,
+                isolate=isolate, memory_limit_mb=trial_memory_limit_mb,
             )
-            done += 1
+            if persistent:  # other processes may share the study
+                fail_orphaned_trials(study)
+                done = _count_done(study)
+            else:
+                done += 1
             score = frozen.value if frozen.state == TrialState.COMPLETE else math.nan
             if not math.isnan(score) and (math.isnan(best) or score > best):
                 best = score
@@ -429,10 +494,15 @@ def run_search(
 def _run_trial(
     study: optuna.Study, X: pd.DataFrame, y: pd.Series, column_types: dict[str, str], task: str,
     allowed: Sequence[str], metric: Any, splits: list, *, seed: int, device: str, n_jobs: int,
-    time_limit: Optional[float],
+    time_limit: Optional[float], isolate: bool = False, memory_limit_mb: Optional[float] = None,
 ) -> FrozenTrial:
-    """Ask one trial, evaluate it fold by fold (pruning allowed unless warm-start), tell the outcome."""
+    """Ask one trial, evaluate it fold by fold (pruning allowed unless warm-start), tell the outcome.
+
+    With ``isolate`` the evaluation runs in a child process under hard limits (time_limit,
+    memory_limit_mb), see :func:`autometa.limits.run_limited`.
+    """
     trial = study.ask()
+    trial.set_user_attr("worker", worker_id())
     origin = trial.user_attrs.get("origin")
     if origin is None:
         origin = ORIGIN_TPE
@@ -450,10 +520,18 @@ def _run_trial(
         return trial.should_prune()
 
     try:
-        res = evaluate_config(
-            config, X, y, column_types, task, metric=metric, splits=splits, seed=seed,
-            device=device, n_jobs=n_jobs, time_limit=time_limit, report=report,
-        )
+        if isolate:
+            res = run_limited(
+                evaluate_config, (config, X, y, column_types, task),
+                dict(metric=metric, splits=splits, seed=seed, device=device, n_jobs=n_jobs,
+                     time_limit=time_limit),
+                time_limit=time_limit, memory_limit_mb=memory_limit_mb, report=report,
+            )
+        else:
+            res = evaluate_config(
+                config, X, y, column_types, task, metric=metric, splits=splits, seed=seed,
+                device=device, n_jobs=n_jobs, time_limit=time_limit, report=report,
+            )
         status, message, score = res.status, res.message or "", float(res.score)
         fold_scores = [float(s) for s in res.fold_scores]
         std, fit_seconds = float(res.std), float(res.fit_seconds)
@@ -476,6 +554,68 @@ def _run_trial(
     if status == "pruned":
         return study.tell(trial, state=TrialState.PRUNED)
     return study.tell(trial, state=TrialState.FAIL)
+
+
+def worker_id(pid: Optional[int] = None) -> str:
+    """``host:pid`` of a process (default: this one), stored on each trial it runs."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _interrupted(t: FrozenTrial) -> bool:
+    return bool(t.user_attrs.get(INTERRUPTED_ATTR))
+
+
+def _count_done(study: optuna.Study) -> int:
+    """Finished trials (interrupted ones not counted) plus trials running in other processes."""
+    trials = study.get_trials(deepcopy=False)
+    finished = sum(t.state.is_finished() and not _interrupted(t) for t in trials)
+    return finished + sum(t.state == TrialState.RUNNING for t in trials)
+
+
+def fail_orphaned_trials(study: optuna.Study, everything: bool = False) -> int:
+    """Mark FAIL the RUNNING trials whose process is gone; return how many.
+
+    A trial's process is gone when it ran on this machine under a process id that no longer
+    exists (a ``kill -9``, a crash, a power cut). With ``everything`` (resuming a study that no
+    other process uses), RUNNING trials that name no process are failed too. Such trials keep
+    status "crash" with a note, are not counted towards ``n_trials``, and a warning says so.
+    """
+    host = socket.gethostname()
+    storage = study._storage
+    failed = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = str(t.user_attrs.get("worker") or "")
+        name, _, pid = worker.rpartition(":")
+        if worker:
+            if name != host or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+                continue
+        elif not everything:
+            continue
+        who = f"process {worker}" if worker else "an earlier process"
+        try:
+            for key, value in (("status", "crash"), (INTERRUPTED_ATTR, True),
+                               ("message", f"interrupted: {who} stopped while running this "
+                                           "trial; not counted")):
+                storage.set_trial_user_attr(t._trial_id, key, value)
+            storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+        except Exception:  # another process finished or failed it first
+            continue
+        failed.append(t.number)
+    if failed:
+        warnings.warn(f"{len(failed)} trial(s) left running by a stopped process marked failed "
+                      f"and not counted: {', '.join(map(str, failed))}", RuntimeWarning,
+                      stacklevel=2)
+    return len(failed)
 
 
 def _num(value: float) -> Optional[float]:
@@ -580,10 +720,26 @@ def _result(study: optuna.Study, metric: str, task: str, device: str, elapsed: f
         metric=metric,
         task=task,
         leaderboard=leaderboard(study),
-        n_trials=len(finished),
+        n_trials=sum(not _interrupted(t) for t in finished),
         device=device,
         elapsed=elapsed,
     )
+
+
+def load_result(storage: Union[str, os.PathLike, optuna.storages.BaseStorage],
+                study_name: str) -> SearchResult:
+    """The outcome of a study searched earlier (e.g. by several workers), from its storage."""
+    storage_obj = open_storage(storage)
+    with _quiet_optuna():
+        try:
+            study = optuna.load_study(study_name=study_name, storage=storage_obj)
+        except KeyError:
+            raise ConfigError(f"no study {study_name!r} in this storage; check --study-name") from None
+    attrs = study.user_attrs
+    if "task" not in attrs or "metric" not in attrs:
+        raise ConfigError(f"study {study_name!r} was not created by autometa; choose another "
+                          "--study-name")
+    return _result(study, attrs["metric"], attrs["task"], "cpu", 0.0, None)
 
 
 def refit_best(

@@ -29,3 +29,12 @@ def arff_dir() -> Path:
 def openml_fixtures() -> Path:
     """Folder of the shared OpenML API responses and cache files (skips when absent)."""
     return _require(OPENML_FIXTURES)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Report how many generated cases tests/test_fuzz.py ran (per command and in total)."""
+    cases = getattr(config, "_autometa_fuzz_cases", None)
+    if cases:
+        ok = getattr(config, "_autometa_fuzz_succeeded", {})
+        per_command = ", ".join(f"{k} {v} ({ok.get(k, 0)} exit 0)" for k, v in sorted(cases.items()))
+        terminalreporter.write_line(f"fuzz cases executed: {sum(cases.values())} ({per_command})")

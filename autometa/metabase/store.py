@@ -178,8 +178,11 @@ def _write_parquet(path: Path, df: pd.DataFrame) -> None:
     _fsync_dir(path.parent)
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
-    """Read one Parquet file; DataError names the file when it is truncated or corrupted."""
+def _read_parquet(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read one Parquet file; DataError names the file when it is truncated, corrupted, not a
+    file, or lacks the ``required`` columns."""
+    if path.is_dir():
+        raise DataError(f"metabase file {path} is a folder, not a Parquet file; remove it or restore the file")
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
@@ -189,7 +192,21 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"metabase file {path} is unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
             "restore it from version control or delete it to rebuild that part"
         ) from None
+    missing = [c for c in required if c not in table.column_names]
+    if missing:
+        raise DataError(
+            f"metabase file {path} lacks column(s) {', '.join(missing)}; it is not an autometa "
+            "metabase table: restore it from version control or delete it to rebuild that part"
+        )
     return table.to_pandas()
+
+
+# manifest fields `metabase info` reads, with the JSON type each must have
+_MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
+    "builds": list, "command": str, "counts": dict, "default_metric": dict, "encoding_names": list,
+    "format": int, "library_versions": dict, "settings": dict, "sources": list,
+    "wall_seconds_total": (int, float),
+}
 
 
 def _jsonable(value: Any) -> Any:
@@ -282,7 +299,7 @@ class Metabase:
     def _load_datasets(self) -> pd.DataFrame:
         if self._datasets is None:
             path = self.root / DATASETS_FILE
-            self._datasets = _read_parquet(path) if path.exists() else pd.DataFrame(
+            self._datasets = _read_parquet(path, ("dataset_id", "name", "task")) if path.exists() else pd.DataFrame(
                 {c: pd.Series(dtype="object") for c in _DATASET_BASE}
             )
         return self._datasets
@@ -290,7 +307,7 @@ class Metabase:
     def _load_configs(self) -> pd.DataFrame:
         if self._configs is None:
             path = self.root / CONFIGS_FILE
-            self._configs = _read_parquet(path) if path.exists() else pd.DataFrame(
+            self._configs = _read_parquet(path, ("config_id", "algorithm", "params")) if path.exists() else pd.DataFrame(
                 {c: pd.Series(dtype="object") for c in ("config_id", "algorithm", "task_kind", "params", "encoding")}
             )
         return self._configs
@@ -310,7 +327,7 @@ class Metabase:
             frames = []
             try:
                 for path in self._run_files():
-                    frames.append(_read_parquet(path))
+                    frames.append(_read_parquet(path, RUN_KEY))
             except FileNotFoundError:
                 continue  # a concurrent compaction removed a part: list again
             break
@@ -615,9 +632,17 @@ class Metabase:
         if not path.exists():
             return {}
         try:
-            return json.loads(path.read_text())
+            manifest = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise DataError(f"metabase file {path} is unreadable ({exc}); restore it or delete it") from None
+        if not isinstance(manifest, dict):
+            raise DataError(f"metabase file {path} is not a JSON object; restore it or delete it")
+        for key, kind in _MANIFEST_TYPES.items():
+            value = manifest.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise DataError(f"metabase file {path}: field {key!r} has the wrong type "
+                                f"({type(value).__name__}); restore the file or delete it")
+        return manifest
 
     def write_manifest(self, manifest: dict) -> None:
         """Replace the manifest atomically."""
