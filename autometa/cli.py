@@ -550,6 +550,10 @@ def metabase_build_command(
         None, "--algorithms", help="Comma-separated algorithms (default: all)."
     ),
     flush_every: int = typer.Option(60, "--flush-every", hidden=True, help="Write runs after this many rows."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Run on a dask.distributed cluster: its scheduler's tcp://HOST:PORT "
+        "(needs the distributed extra; --n-jobs is then ignored)."
+    ),
 ) -> None:
     """Evaluate the shared candidate configurations on every dataset of the sources (resumable)."""
     from autometa.metabase.build import BuildSettings, build_metabase, command_line
@@ -557,7 +561,7 @@ def metabase_build_command(
     algos = [a.strip() for a in algorithms.split(",") if a.strip()] if algorithms else None
     settings = BuildSettings(
         configs_per_algorithm=configs_per_algorithm, max_rows=max_rows, cv=cv, seed=seed,
-        run_time_limit=run_time_limit, n_jobs=n_jobs, algorithms=algos,
+        run_time_limit=run_time_limit, n_jobs=n_jobs, algorithms=algos, scheduler=scheduler,
     )
     report = build_metabase(
         source, out, settings, limit_datasets=limit_datasets,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,6 +44,10 @@ class BuildSettings:
     run_time_limit: Optional[float] = 20.0
     n_jobs: int = 1
     algorithms: Optional[list[str]] = None
+    #: address of a dask.distributed scheduler (``tcp://host:port`` or ``host:port``); the runs go
+    #: to its workers instead of local processes. Not part of the protocol: a build may resume
+    #: with or without it.
+    scheduler: Optional[str] = None
 
     def check(self) -> None:
         """ConfigError for out-of-range settings."""
@@ -59,6 +64,27 @@ class BuildSettings:
         if self.algorithms is not None:
             for a in self.algorithms:
                 space.get_algorithm(a)
+        if self.scheduler is not None and not _SCHEDULER_RE.match(self.scheduler):
+            raise ConfigError(f"--scheduler must be tcp://HOST:PORT or HOST:PORT, got {self.scheduler!r}")
+
+
+_SCHEDULER_RE = re.compile(r"^(tcp://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})$")
+#: seconds to wait for a dask scheduler before the build gives up
+SCHEDULER_CONNECT_TIMEOUT = 5.0
+
+
+def _connect_scheduler(address: str) -> Any:
+    """A ``distributed.Client`` on ``address``; ConfigError when dask is missing or it cannot connect."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("--scheduler needs dask.distributed: install autometa's distributed extra") from None
+    full = address if address.startswith("tcp://") else f"tcp://{address}"
+    try:
+        return Client(full, timeout=SCHEDULER_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(f"cannot connect to the dask scheduler at {address} within "
+                          f"{SCHEDULER_CONNECT_TIMEOUT:g} s ({type(exc).__name__})") from None
 
 
 @dataclass
@@ -289,7 +315,19 @@ def build_metabase(
     if limit_datasets is not None:
         items = items[:limit_datasets]
 
-    out = Path(out)
+    client = _connect_scheduler(settings.scheduler) if settings.scheduler else None
+    try:
+        return _build(items, sources, Path(out), settings, client, limit_datasets=limit_datasets,
+                      command=command, console=console, progress=progress, flush_rows=flush_rows,
+                      flush_seconds=flush_seconds, mf_time_budget=mf_time_budget)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings: BuildSettings, client: Any, *,
+           limit_datasets: Optional[int], command: Optional[str], console: Any, progress: Optional[bool],
+           flush_rows: int, flush_seconds: float, mf_time_budget: float) -> BuildReport:
     store = Metabase(out, create=True)
     try:
         store.lock()
@@ -306,6 +344,7 @@ def build_metabase(
         "sources": list(sources),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "n_jobs": settings.n_jobs,
+        "scheduler": settings.scheduler,
         "run_time_limit": settings.run_time_limit,
         "wall_seconds": 0.0,
         "finished": False,
@@ -351,7 +390,7 @@ def build_metabase(
                    TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=not show, transient=False)
     log(f"build: {len(items)} dataset(s) from {', '.join(sources)}; {n_cands} configurations per dataset; "
         f"cv={settings.cv} max_rows={settings.max_rows} run_time_limit={settings.run_time_limit} "
-        f"n_jobs={settings.n_jobs}")
+        f"n_jobs={settings.n_jobs}" + (f" scheduler={settings.scheduler}" if settings.scheduler else ""))
     save_manifest()  # the build is on record even if it is killed before its first dataset ends
     try:
         with bar:
@@ -361,7 +400,7 @@ def build_metabase(
                 before = bar.tasks[0].completed
                 try:
                     _build_one(item, store, settings, report, log, bar, overall, flush_rows, flush_seconds,
-                               mf_time_budget)
+                               mf_time_budget, client)
                 except AutometaError as exc:
                     report.skipped.append((item.name, str(exc)))
                     log(f"skip {item.source}:{item.name}: {exc}")
@@ -389,7 +428,7 @@ def build_metabase(
 
 def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, report: BuildReport,
                log: _Log, bar: Any, overall: Any, flush_rows: int, flush_seconds: float,
-               mf_time_budget: float) -> None:
+               mf_time_budget: float, client: Any = None) -> None:
     """Load, dedup, describe and evaluate one dataset (raises AutometaError to skip it)."""
     import warnings
 
@@ -465,7 +504,7 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
     column_types = dict(ds.column_types)
     ok = failed = 0
     last_flush = time.monotonic()
-    results = _run_all(todo, X, y, column_types, task, metric, splits, settings)
+    results = _run_all(todo, X, y, column_types, task, metric, splits, settings, client)
     for config_id, res in results:
         rows = result_rows(dataset_id, config_id, res, n_folds, settings.seed)
         store.add_runs(rows)
@@ -508,9 +547,13 @@ def json_list(value: Any) -> str:
 
 
 def _run_all(todo: list[tuple[dict, str]], X: pd.DataFrame, y: pd.Series, column_types: dict, task: str,
-             metric: str, splits: Any, settings: BuildSettings) -> Iterable[tuple[str, dict]]:
-    """Evaluate the configurations, in this process (n_jobs=1) or in loky worker processes."""
+             metric: str, splits: Any, settings: BuildSettings, client: Any = None) -> Iterable[tuple[str, dict]]:
+    """Evaluate the configurations: in this process (n_jobs=1), in loky worker processes, or on the
+    workers of a dask.distributed cluster (``client``). Results come in completion order, each
+    tagged with its configuration id, whichever backend runs them."""
     args = (X, y, column_types, task, metric, splits, settings.seed, settings.run_time_limit)
+    if client is not None:
+        return _run_dask(todo, args, client)
     if settings.n_jobs == 1:
         return (_evaluate_one(cfg, cid, *args) for cfg, cid in todo)
     from joblib import Parallel, delayed
@@ -518,6 +561,25 @@ def _run_all(todo: list[tuple[dict, str]], X: pd.DataFrame, y: pd.Series, column
     n_jobs = (os.cpu_count() or 1) if settings.n_jobs == -1 else settings.n_jobs
     par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
     return par(delayed(_evaluate_one)(cfg, cid, *args) for cfg, cid in todo)
+
+
+def _run_dask(todo: list[tuple[dict, str]], args: tuple, client: Any) -> Iterable[tuple[str, dict]]:
+    """The loky path's Parallel over joblib's dask backend, on ``client``'s workers (all of them)."""
+    from joblib import Parallel, delayed, parallel_config
+
+    # the backend is chosen and used while the generator runs, so the config stays open around it
+    with parallel_config(backend="dask", client=client):
+        par = Parallel(n_jobs=-1, return_as="generator_unordered")
+        yield from par(delayed(_evaluate_one_sequential)(cfg, cid, *args) for cfg, cid in todo)
+
+
+def _evaluate_one_sequential(*args: Any) -> tuple[str, dict]:
+    """:func:`_evaluate_one` on a dask worker, with joblib calls inside it (scikit-learn's) run in
+    that worker as in a loky one: joblib's dask backend would otherwise send each back to the cluster."""
+    from joblib import parallel_config
+
+    with parallel_config(backend="sequential"):
+        return _evaluate_one(*args)
 
 
 def command_line(sources: Sequence[str], out: str | Path, settings: BuildSettings,
@@ -537,4 +599,6 @@ def command_line(sources: Sequence[str], out: str | Path, settings: BuildSetting
         args += ["--algorithms", ",".join(settings.algorithms)]
     if limit_datasets is not None:
         args += ["--limit-datasets", str(limit_datasets)]
+    if settings.scheduler:
+        args += ["--scheduler", settings.scheduler]
     return " ".join(shlex.quote(a) for a in args)
