@@ -754,16 +754,20 @@ def summarise(results: pd.DataFrame, budgets: Sequence[int] = DEFAULT_BUDGETS) -
     return out
 
 
-def machine_info() -> str:
-    """One line: CPU model, cores, memory, OS, Python and key library versions."""
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one), for benchmark reports."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> str:
+    """One line: CPU model, cores, memory, OS, Python and key library versions."""
+    cpu = cpu_model()
     mem = ""
     try:
         kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
