@@ -59,7 +59,7 @@ DEFAULT_BUDGETS = (1, 3, 10, 25, 50)
 TASK_ORDER = ("binary", "multiclass", "regression")
 CSV_COLUMNS = [
     "dataset_id", "name", "source", "task", "metric", "rows_used", "method", "seed", "max_trials",
-    "n_trials", "best_score", "total_seconds", "overhead_seconds", "trial_scores", "trial_seconds",
+    "top_k", "n_trials", "best_score", "total_seconds", "overhead_seconds", "trial_scores", "trial_seconds",
     "first_config", "n_train_datasets", "status", "note", "finished_at",
 ]
 #: FLAML's names of autometa's metrics (higher-is-better conversion is done by autometa's Metric)
@@ -428,7 +428,10 @@ def read_results(path: Path) -> pd.DataFrame:
     """The results CSV (empty frame with the columns when it does not exist)."""
     if not Path(path).is_file() or Path(path).stat().st_size == 0:
         return pd.DataFrame(columns=CSV_COLUMNS)
-    return pd.read_csv(path, dtype={"dataset_id": str, "method": str})
+    df = pd.read_csv(path, dtype={"dataset_id": str, "method": str})
+    if "top_k" not in df.columns:  # written before the column existed
+        df.insert(df.columns.get_loc("max_trials") + 1, "top_k", np.nan)
+    return df
 
 
 def _append(path: Path, row: dict) -> None:
@@ -443,13 +446,21 @@ def _append(path: Path, row: dict) -> None:
         os.fsync(fh.fileno())
 
 
-def _done(results: pd.DataFrame, dataset_id: str, method: str, seed: int, max_trials: int) -> Optional[pd.Series]:
+#: methods whose result depends on how many recommendations were enqueued (FLAML AutoML gets
+#: autometa-combined's time)
+TOP_K_METHODS = WARM_METHODS + ("flaml-automl",)
+
+
+def _done(results: pd.DataFrame, dataset_id: str, method: str, seed: int, max_trials: int,
+          top_k: int) -> Optional[pd.Series]:
     if not len(results):
         return None
     rows = results[(results["dataset_id"] == dataset_id) & (results["method"] == method)
                    & (results["seed"].astype(int) == seed)]
     if method in SEARCH_METHODS:
         rows = rows[rows["max_trials"].astype(int) >= max_trials]
+    if method in TOP_K_METHODS:
+        rows = rows[pd.to_numeric(rows["top_k"], errors="coerce") == top_k]
     return rows.iloc[-1] if len(rows) else None
 
 
@@ -468,7 +479,7 @@ def run_benchmark(
     budgets: Sequence[int] = DEFAULT_BUDGETS,
     methods: Sequence[str] = METHODS,
     seed: Optional[int] = None,
-    top_k: int = 5,
+    top_k: int = 10,
     dataset_ids: Optional[Sequence[str]] = None,
     train_model: Callable[[Any, list[str]], Any] = _default_train,
     source_roots: Optional[Sequence[Path]] = None,
@@ -517,7 +528,7 @@ def run_benchmark(
     for k, rec in enumerate(chosen.to_dict("records"), start=1):
         did = str(rec["dataset_id"])
         results = read_results(csv_path)
-        todo = [m for m in order if _done(results, did, m, seed, max_trials) is None]
+        todo = [m for m in order if _done(results, did, m, seed, max_trials, top_k) is None]
         if not todo:
             log(f"[{k}/{len(chosen)}] {rec['name']}: done")
             continue
@@ -564,7 +575,7 @@ def run_benchmark(
                 elif method == "flaml-zeroshot":
                     run = _flaml_zeroshot(X, y, ct, task, metric, protocol, seed, splits)
                 else:  # flaml-automl
-                    ref = _done(read_results(csv_path), did, MAIN, seed, max_trials)
+                    ref = _done(read_results(csv_path), did, MAIN, seed, max_trials, top_k)
                     if ref is None:
                         log(f"  {rec['name']}: flaml-automl needs {MAIN}'s time; skipped (run {MAIN} too)")
                         continue
@@ -579,7 +590,8 @@ def run_benchmark(
                 status = "error"
                 run = MethodRun(note=f"{type(exc).__name__}: {str(exc)[:200]}")
                 log(f"  {rec['name']} {method}: error {run.note}")
-            row = dict(base, method=method, n_trials=len(run.scores), best_score=run.best(),
+            row = dict(base, method=method, top_k=top_k if method in TOP_K_METHODS else "",
+                       n_trials=len(run.scores), best_score=run.best(),
                        total_seconds=round(run.seconds[-1] if run.seconds else time.perf_counter() - t0, 3),
                        overhead_seconds=round(run.overhead, 3), trial_scores=_json_list(run.scores),
                        trial_seconds=_json_list(run.seconds, 3),
@@ -984,7 +996,7 @@ def parse_list(text: Optional[str], kind: type = str) -> Optional[list]:
 
 def main(datasets: Optional[int] = None, budgets: Optional[str] = None, methods: Optional[str] = None,
          metabase: Optional[str] = None, seed: Optional[int] = None, out_dir: str = "benchmarks/results",
-         report_only: bool = False, top_k: int = 5, dataset_ids: Optional[str] = None,
+         report_only: bool = False, top_k: int = 10, dataset_ids: Optional[str] = None,
          command: Optional[str] = None, log: Callable[[str], None] = print) -> tuple[Path, Path, Path]:
     """What ``autometa benchmark`` and ``benchmarks/warmstart.py`` run; returns (csv, md, png)."""
     budget_list = parse_list(budgets, int) or list(DEFAULT_BUDGETS)

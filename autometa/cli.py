@@ -744,7 +744,7 @@ def metabase_train_command(
         None, "--exclude", help="Dataset id to leave out of every component (repeatable)."
     ),
     objective: str = typer.Option("regression", "--objective", help="Ranker objective: regression or lambdarank."),
-    k: int = typer.Option(5, "--k", help="Nearest datasets consulted."),
+    k: int = typer.Option(10, "--k", help="Nearest datasets consulted."),
     seed: int = typer.Option(0, "--seed", help="Seed of the performance model."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -800,7 +800,7 @@ def benchmark_command(
         None, "--metabase", help="Metabase folder (default: $AUTOMETA_METABASE or the shipped one)."
     ),
     seed: Optional[int] = typer.Option(None, "--seed", help="Search seed (default: the metabase's; sets the folds)."),
-    top_k: int = typer.Option(5, "--top-k", help="Recommendations enqueued before TPE."),
+    top_k: int = typer.Option(10, "--top-k", help="Recommendations enqueued before TPE."),
     dataset_ids: Optional[str] = typer.Option(None, "--dataset-ids", help="Only these metabase dataset ids."),
     out_dir: Path = typer.Option(Path("benchmarks/results"), "--out-dir", help="Where warmstart.csv/.md/.png go."),
     report_only: bool = typer.Option(False, "--report-only", help="Only rewrite the report from the CSV."),

@@ -194,7 +194,7 @@ def recommend(
 
 
 #: how many recommendations a warm-started search enqueues before TPE takes over
-WARM_START_K = 5
+WARM_START_K = 10
 
 
 def warm_start_plan(X: Any, y: Any = None, *, task: Optional[str] = None, n_trials: int = 50,

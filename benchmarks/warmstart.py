@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", default=None, help="methods, comma-separated (default: all)")
     parser.add_argument("--metabase", default=None, help="metabase folder (default: the shipped one)")
     parser.add_argument("--seed", type=int, default=None, help="search seed (default: the metabase's; sets the folds)")
-    parser.add_argument("--top-k", type=int, default=5, help="recommendations enqueued before TPE")
+    parser.add_argument("--top-k", type=int, default=10, help="recommendations enqueued before TPE")
     parser.add_argument("--dataset-ids", default=None, help="only these metabase dataset ids")
     parser.add_argument("--out-dir", default="benchmarks/results", help="where the CSV/MD/PNG go")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the report from the CSV")

@@ -384,10 +384,16 @@ def test_recommendations_shape_determinism_and_diversity(model: MetaModel, metho
         assert config_distance(enc[i], enc[j], a.items[i]["algorithm"], a.items[j]["algorithm"]) >= MIN_DISTANCE
 
 
-def test_combined_starts_with_the_portfolio_best(model: MetaModel) -> None:
+def test_combined_starts_with_the_nearest_datasets_best_estimate(model: MetaModel) -> None:
     km = model.kinds["classification"]
     r = model.rank(BALANCED, "binary", method="combined")
-    assert r.items[0]["config_id"] == km.portfolio.order[0]
+    assert not r.novel
+    est = km.knn.estimate(km.scaler.transform(BALANCED))
+    assert r.items[0]["config_id"] == km.matrix.config_ids[int(np.nanargmax(est))]
+    # then the nearest datasets' own best-first lists: the nearest dataset's best comes next
+    # unless it is the same configuration or a near-duplicate of it
+    nearest_best = km.matrix.config_ids[km.knn.ranking(km.scaler.transform(BALANCED))[0]]
+    assert nearest_best in [it["config_id"] for it in r.items[:2]]
 
 
 def test_dataset_unlike_any_gets_portfolio_recommendations(model: MetaModel) -> None:

@@ -9,9 +9,10 @@ top-k list with one of :data:`METHODS`:
 * ``"portfolio"``: the greedy portfolio order (no dataset-specific signal);
 * ``"ranker"``: candidates sorted by the performance model's prediction (optionally with extra
   Sobol configurations that were never run);
-* ``"combined"``: the portfolio's #1 first (the safest single start), then round-robin the
-  ranker's, the nearest datasets' and the portfolio's next best; predicted score = mean of the
-  ranker's and the nearest datasets' estimates. For a dataset unlike any in training
+* ``"combined"``: first the configuration with the best distance-weighted mean score over the
+  nearest datasets (the best single start in the leave-one-out study behind the warm-start
+  benchmark), then round-robin the nearest datasets' best-first lists, the ranker's and the
+  portfolio's next best; predicted score = mean of the ranker's and the nearest datasets' estimates. For a dataset unlike any in training
   (:meth:`NearestDatasets.is_novel`) it follows the portfolio order instead.
 
 Stored layout (``save_model`` / ``load_model``; JSON, Parquet and LightGBM text only)::
@@ -58,6 +59,8 @@ __all__ = [
 ]
 
 METHODS = ("knn", "portfolio", "ranker", "combined")
+#: nearest datasets consulted by default (10 beat 3 and 5 on best-of-10 picks, leave-one-out)
+DEFAULT_K = 10
 FORMAT = 1
 BUNDLE_FILE = "bundle.json"
 MODEL_DIR = "model"  # subfolder of a metabase where `autometa metabase train` writes by default
@@ -91,7 +94,7 @@ class KindModel:
         return self.matrix.kind
 
     @classmethod
-    def fit(cls, matrix: PerformanceMatrix, *, k: int = 5, objective: str = "regression",
+    def fit(cls, matrix: PerformanceMatrix, *, k: int = DEFAULT_K, objective: str = "regression",
             rounds: int = 300, seed: int = 0) -> "KindModel":
         """Fit scaler, nearest datasets, portfolio and ranker on one kind's matrix."""
         scaler = MetaFeatureScaler.fit(matrix.datasets, matrix.kind)
@@ -207,7 +210,8 @@ class MetaModel:
             order = sorted(pool, key=lambda i: (-scores[i], i))
         else:
             rank_order = sorted(pool, key=lambda i: (-rank_score[i], i)) if rank_score is not None else []
-            order = _round_robin([port_order[:1], rank_order, knn_order, port_order])
+            est_order = sorted((i for i in pool if np.isfinite(knn_score[i])), key=lambda i: (-knn_score[i], i))
+            order = _round_robin([est_order[:1], knn_order, rank_order, port_order])
             estimates = [s for s in (rank_score, knn_score) if s is not None]
             scores = np.nanmean(np.vstack(estimates), axis=0) if len(estimates) > 1 else estimates[0]
         # the rest of the pool, best estimate first, so the diversity rule can always fill the list
@@ -291,7 +295,7 @@ def _round_robin(lists: Sequence[Sequence[int]]) -> list[int]:
 
 
 # ------------------------------------------------------------------ training
-def train(metabase: Any = None, exclude_datasets: Iterable[str] = (), *, k: int = 5,
+def train(metabase: Any = None, exclude_datasets: Iterable[str] = (), *, k: int = DEFAULT_K,
           objective: str = "regression", rounds: int = 300, seed: int = 0) -> MetaModel:
     """Train every component for each task kind of a metabase (a ``Metabase``, a folder, or None
     for the default one), leaving ``exclude_datasets`` (dataset ids) out of all of them.
