@@ -618,6 +618,32 @@ def metabase_info_command(
         console.print("no manifest.json (not written by autometa metabase build)", highlight=False)
 
 
+@metabase_app.command("remove")
+def metabase_remove_command(
+    dataset_ids: list[str] = typer.Argument(..., help="Dataset ids to delete (the dataset_id column)."),
+    metabase: Optional[Path] = typer.Option(
+        None, "--metabase", help="Metabase folder (default: $AUTOMETA_METABASE or the shipped one)."
+    ),
+) -> None:
+    """Delete datasets and all their runs from a metabase (e.g. one built with the wrong target).
+
+    The manifest's counts are brought up to date; retrain the meta-model afterwards.
+    """
+    from autometa.metabase import open_metabase
+
+    store = open_metabase(metabase)
+    try:
+        n = store.remove_datasets(dataset_ids)
+        manifest = store.manifest()
+        if manifest:
+            manifest["counts"] = {k: v for k, v in store.summary().items() if k != "runs_by_algorithm"}
+            store.write_manifest(manifest)
+    finally:
+        store.close()
+    console.print(f"removed {n} dataset(s) and their runs from {store.root}; "
+                  "run `autometa metabase train` to retrain the meta-model", highlight=False, soft_wrap=True)
+
+
 @metabase_app.command("import-openml")
 def metabase_import_openml_command(
     out: Path = typer.Option(..., "--out", help="Metabase folder (created; an existing one is added to)."),

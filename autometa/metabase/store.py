@@ -669,6 +669,39 @@ class Metabase:
             if pid.isdigit() and not _pid_alive(int(pid)):
                 tmp.unlink(missing_ok=True)
 
+    def remove_datasets(self, dataset_ids: Iterable[str]) -> int:
+        """Delete datasets and all their runs (e.g. one built with the wrong target); returns how many.
+
+        Runs are rewritten first (one compacted file), then the datasets table, each atomically: an
+        interruption leaves either the old state or a dataset without runs, which a build redoes.
+        ConfigError for an id the metabase does not hold.
+        """
+        ids = {str(d) for d in dataset_ids}
+        if not ids:
+            return 0
+        df = self._load_datasets()
+        unknown = sorted(ids - set(df["dataset_id"].astype(str)))
+        if unknown:
+            raise ConfigError(f"no dataset {', '.join(unknown[:5])} in the metabase at {self.root}; "
+                              "the ids are the dataset_id column of its datasets.parquet")
+        self.flush()
+        self.lock()
+        parts = [p for p in self._run_files() if p.name != RUNS_FILE]
+        runs = self._stored_runs()
+        if len(runs):
+            runs = runs[~runs["dataset_id"].astype(str).isin(ids)]
+            sort = [c for c in RUN_KEY if c in runs.columns]
+            runs = runs.sort_values(sort, kind="stable").reset_index(drop=True)
+            _write_parquet(self.root / RUNS_FILE, self._runs_frame(runs.to_dict("records")) if len(runs) else runs)
+            for p in parts:
+                p.unlink(missing_ok=True)
+            _fsync_dir(self.root / RUNS_DIR)
+        self._run_keys = None
+        self._datasets = df[~df["dataset_id"].astype(str).isin(ids)].reset_index(drop=True)
+        self._datasets_dirty = True
+        self.flush()
+        return len(ids)
+
     def summary(self) -> dict:
         """Counts: datasets, configurations, runs, mean configurations per dataset; overall and per task."""
         ds = self._load_datasets()
