@@ -353,9 +353,17 @@ def _flaml_cv(X: pd.DataFrame, y: pd.Series, task: str, metric: str, splits: lis
     return float(np.mean(fold_scores)), ""
 
 
+def _plain_names(X: pd.DataFrame) -> pd.DataFrame:
+    """The table with columns x0, x1, ...: FLAML passes feature names on to LightGBM, which refuses
+    JSON characters in them (spambase's ``char_freq_;``); autometa's pipelines rename internally."""
+    return X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
+
+
 def _flaml_zeroshot(X: pd.DataFrame, y: pd.Series, ct: dict, task: str, metric: str, protocol: Protocol,
                     seed: int, splits: list) -> MethodRun:
     from flaml.default import preprocess_and_suggest_hyperparams
+
+    X = _plain_names(X)
 
     chosen: list[dict] = []
 
@@ -383,6 +391,7 @@ def _flaml_automl(X: pd.DataFrame, y: pd.Series, ct: dict, task: str, metric: st
     from flaml.automl.task.factory import task_factory
 
     ftask = _flaml_task(task)
+    X = _plain_names(X)
     automl = AutoML()
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -457,6 +466,8 @@ def _done(results: pd.DataFrame, dataset_id: str, method: str, seed: int, max_tr
         return None
     rows = results[(results["dataset_id"] == dataset_id) & (results["method"] == method)
                    & (results["seed"].astype(int) == seed)]
+    # a method that failed (an error, or no finite score) is tried again on resume
+    rows = rows[(rows["status"].fillna("ok") == "ok") & np.isfinite(pd.to_numeric(rows["best_score"], errors="coerce"))]
     if method in SEARCH_METHODS:
         rows = rows[rows["max_trials"].astype(int) >= max_trials]
     if method in TOP_K_METHODS:

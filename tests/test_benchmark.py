@@ -88,3 +88,21 @@ def test_selection_is_deterministic_and_balanced():
     a = select_datasets(ds, 6, seed=0)
     assert list(a["dataset_id"]) == list(select_datasets(ds, 6, seed=0)["dataset_id"])
     assert a["task"].value_counts().to_dict() == {"binary": 2, "multiclass": 2, "regression": 2}
+
+
+def test_failed_rows_are_tried_again_and_flaml_sees_plain_names():
+    from autometa.benchmark import CSV_COLUMNS, _done, _plain_names
+
+    base = {c: "" for c in CSV_COLUMNS}
+    rows = pd.DataFrame([
+        dict(base, dataset_id="d", method="flaml-automl", seed=0, max_trials=50, top_k=10, best_score=float("nan"),
+             status="error"),
+        dict(base, dataset_id="d", method="flaml-zeroshot", seed=0, max_trials=50, best_score=float("nan"),
+             status="ok"),
+        dict(base, dataset_id="d", method="tpe", seed=0, max_trials=50, best_score=0.9, status="ok"),
+    ])
+    assert _done(rows, "d", "flaml-automl", 0, 50, 10) is None
+    assert _done(rows, "d", "flaml-zeroshot", 0, 50, 10) is None
+    assert _done(rows, "d", "tpe", 0, 50, 10) is not None
+    X = pd.DataFrame({"char_freq_;": [1.0], 'say "hi"': [2.0]})
+    assert list(_plain_names(X).columns) == ["x0", "x1"] and list(X.columns) == ["char_freq_;", 'say "hi"']
