@@ -655,15 +655,8 @@ class Metabase:
         """Merge the run part files into ``runs.parquet`` (one file per table, for shipping)."""
         self.flush()
         self.lock()
-        parts = [p for p in self._run_files() if p.name != RUNS_FILE]
-        if parts:
-            df = self._stored_runs()
-            sort = [c for c in RUN_KEY if c in df.columns]
-            df = df.sort_values(sort, kind="stable").reset_index(drop=True)
-            _write_parquet(self.root / RUNS_FILE, self._runs_frame(df.to_dict("records")) if len(df) else df)
-            for p in parts:  # a crash here leaves duplicates that reading drops
-                p.unlink(missing_ok=True)
-            _fsync_dir(self.root / RUNS_DIR)
+        if any(p.name != RUNS_FILE for p in self._run_files()):
+            self._rewrite_runs(self._stored_runs())
         for tmp in list(self.root.glob(".*.tmp-*")) + list((self.root / RUNS_DIR).glob(".*.tmp-*")):
             pid = tmp.name.rsplit(".tmp-", 1)[-1].split("-")[0]
             if pid.isdigit() and not _pid_alive(int(pid)):
@@ -686,21 +679,24 @@ class Metabase:
                               "the ids are the dataset_id column of its datasets.parquet")
         self.flush()
         self.lock()
-        parts = [p for p in self._run_files() if p.name != RUNS_FILE]
         runs = self._stored_runs()
         if len(runs):
-            runs = runs[~runs["dataset_id"].astype(str).isin(ids)]
-            sort = [c for c in RUN_KEY if c in runs.columns]
-            runs = runs.sort_values(sort, kind="stable").reset_index(drop=True)
-            _write_parquet(self.root / RUNS_FILE, self._runs_frame(runs.to_dict("records")) if len(runs) else runs)
-            for p in parts:
-                p.unlink(missing_ok=True)
-            _fsync_dir(self.root / RUNS_DIR)
+            self._rewrite_runs(runs[~runs["dataset_id"].astype(str).isin(ids)])
         self._run_keys = None
         self._datasets = df[~df["dataset_id"].astype(str).isin(ids)].reset_index(drop=True)
         self._datasets_dirty = True
         self.flush()
         return len(ids)
+
+    def _rewrite_runs(self, df: pd.DataFrame) -> None:
+        """Replace every run file with one sorted ``runs.parquet`` holding ``df`` (lock held)."""
+        parts = [p for p in self._run_files() if p.name != RUNS_FILE]
+        sort = [c for c in RUN_KEY if c in df.columns]
+        df = df.sort_values(sort, kind="stable").reset_index(drop=True)
+        _write_parquet(self.root / RUNS_FILE, self._runs_frame(df.to_dict("records")) if len(df) else df)
+        for p in parts:  # a crash here leaves duplicates that reading drops
+            p.unlink(missing_ok=True)
+        _fsync_dir(self.root / RUNS_DIR)
 
     def summary(self) -> dict:
         """Counts: datasets, configurations, runs, mean configurations per dataset; overall and per task."""
