@@ -56,6 +56,16 @@ def _root(
     """AutoML that learns from past experiments how to start new ones."""
 
 
+def _one_line(exc: BaseException) -> str:
+    """An error's text for the one-line message: passwords of URLs masked (SQLAlchemy and the
+    database drivers echo storage URLs), markup escaped, lines joined."""
+    from rich.markup import escape
+
+    from autometa.redact import mask_url
+
+    return escape(" ".join(line.strip() for line in mask_url(exc).splitlines()))
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Console-script entry point: run the app, turning user errors into one line + exit 2."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -64,11 +74,13 @@ def main(argv: Optional[list[str]] = None) -> None:
         # accept --debug anywhere, not only before the command name
         args = ["--debug"] + [a for a in args if a != "--debug"]
     try:
-        app(args=args, prog_name="autometa", standalone_mode=False)
+        code = app(args=args, prog_name="autometa", standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) is returned, not raised, here
+            sys.exit(code)
     except AutometaError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {_one_line(exc)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted", highlight=False)
@@ -90,7 +102,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         if debug:
             raise
         err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            f"[bold red]internal error:[/] {type(exc).__name__}: {_one_line(exc)} "
             "(rerun with --debug for the traceback and please report it)",
             highlight=False,
             soft_wrap=True,
@@ -175,32 +187,42 @@ def metafeatures_command(
 def _print_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
                    line: Optional[str] = None) -> None:
     """Show a Python warning as one ``warning:`` line on stderr (no file/line noise)."""
-    err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    from autometa.redact import mask_url
+
+    err_console.print(f"[yellow]warning:[/] {escape(mask_url(message))}", highlight=False, soft_wrap=True)
 
 
-def _check_output_folder(output: Optional[Path]) -> None:
-    """Fail before the work, not after it, when --output points into a missing folder."""
-    from autometa.errors import ConfigError
+def _check_output_folder(output: Optional[Path], inputs: Any = (), option: str = "--output",
+                         storage: Optional[str] = None) -> None:
+    """Fail before the work, not after it, when --output cannot be written: a missing folder, a
+    folder, not a regular file, one of ``inputs`` or the file of ``storage`` (a journal or SQLite
+    database); see :func:`autometa.paths.check_output_path`."""
+    from autometa.paths import check_output_path, storage_file
 
-    if output is not None and not output.parent.is_dir():
-        raise ConfigError(f"--output folder {str(output.parent)!r} does not exist; create it first")
+    if output is not None:
+        check_output_path(output, inputs=[*inputs, storage_file(storage)], option=option)
 
 
-def _score_cell(row: Any) -> str:
-    """CV score ± std of a leaderboard row, or what happened to a trial without a score."""
+def _score_cell(row: Any, metric: Optional[str] = None) -> str:
+    """CV score ± std of a leaderboard row as the metric's own value (rmse positive), or what
+    happened to a trial without a score."""
+    from autometa.display import format_score
+
     if row.status == "ok":
-        std = "" if math.isnan(row.std) else f" ± {row.std:.4f}"
-        return f"{row.score:.4f}{std}"
+        return format_score(metric, row.score, row.std)
     return row.status  # pruned, crash, timeout, memout: messages are listed below the table
 
 
 def _leaderboard_table(result: Any, top: int) -> Any:
-    """Rich table of the ``top`` best trials of a search."""
+    """Rich table of the ``top`` best trials of a search, scores as the metric's own values."""
     from rich.table import Table
 
+    from autometa.display import metric_label
+
     board = result.leaderboard
-    table = Table(title=f"top {min(top, len(board))} of {len(board)} trials ({result.metric}, "
-                        "higher is better)")
+    table = Table(title=f"top {min(top, len(board))} of {len(board)} trials ({metric_label(result.metric)})")
     table.add_column("rank", justify="right")
     table.add_column("algorithm")
     table.add_column("key params")
@@ -209,23 +231,56 @@ def _leaderboard_table(result: Any, top: int) -> Any:
     table.add_column("origin")
     for rank, row in enumerate(board.head(top).itertuples(index=False), start=1):
         fit = "" if math.isnan(row.fit_seconds) else f"{row.fit_seconds:.2f}"
-        table.add_row(str(rank), row.algorithm, row.params, _score_cell(row), fit, row.origin)
+        table.add_row(str(rank), row.algorithm, row.params, _score_cell(row, result.metric), fit, row.origin)
     return table
 
 
-class _ProgressBar:
-    """Live progress of a search on stderr: trials done/total, best score so far, elapsed time."""
+def _process_started() -> float:
+    """When this process started, on the ``time.monotonic()`` clock (now where unknown).
 
-    def __init__(self, enabled: bool) -> None:
+    A time budget covers the whole command, the interpreter's start and imports included.
+    """
+    import os
+    import time
+
+    now = time.monotonic()
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+    return now - age if 0 <= age < 3600 else now
+
+
+def _eta_text(p: Any, trials_done: int, trials_total: int, search_seconds: float) -> str:
+    """``elapsed / budget, ETA`` of a fit: the budget bounds it; else trials left × mean trial time."""
+    clock = f"{p.elapsed:.0f}s" + ("" if p.budget is None else f" / {p.budget:g}s")
+    if p.phase != "search":
+        return clock
+    left = []
+    if trials_done > 0 and trials_total > trials_done:
+        left.append(search_seconds / trials_done * (trials_total - trials_done))
+    if p.budget is not None:
+        left.append(max(0.0, p.budget - p.elapsed))
+    return clock + (f", ETA {min(left):.0f}s" if left else "")
+
+
+class _ProgressBar:
+    """Live progress of a fit on stderr: phase, trials done/total, best score, elapsed/budget, ETA."""
+
+    PHASES = {"describe": "meta-features", "search": "search", "refit": "refit", "fallback": "fallback model"}
+
+    def __init__(self, enabled: bool, trials: int = 0) -> None:
         self.bar: Any = None
         self.task_id: Any = None
+        self.trials = trials
         if enabled:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn)
+            from rich.progress import BarColumn, Progress, TextColumn
 
             self.bar = Progress(
-                TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),
+                TextColumn("{task.description:<13}"), BarColumn(), TextColumn("{task.fields[count]}"),
+                TextColumn("best {task.fields[best]}"), TextColumn("{task.fields[clock]}"),
                 console=err_console, transient=True,
             )
 
@@ -241,10 +296,20 @@ class _ProgressBar:
     def __call__(self, p: Any) -> None:
         if self.bar is None:
             return
-        best = "-" if math.isnan(p.best_score) else f"{p.best_score:.4f}"
+        s = p.search
+        done, total = (s.done, s.total) if s is not None else (0, self.trials)
+        best = "-" if s is None or math.isnan(s.best_score) else f"{s.best_score:.4f}"
+        fields = dict(
+            description=self.PHASES.get(p.phase, p.phase), best=best, count=f"trials {min(done, total)}/{total}",
+            clock=_eta_text(p, done, total, s.elapsed if s is not None else 0.0),
+        )
+        # with a budget the bar shows time used; without one, trials done
+        completed, bar_total = (p.elapsed, p.budget) if p.budget is not None else (min(done, total), total)
         if self.task_id is None:
-            self.task_id = self.bar.add_task("search", total=p.total, best=best)
-        self.bar.update(self.task_id, completed=min(p.done, p.total), best=best)
+            self.task_id = self.bar.add_task(total=bar_total, completed=completed, **fields)
+        else:
+            self.bar.update(self.task_id, total=bar_total, completed=min(completed, bar_total or completed),
+                            **fields)
 
 
 @app.command("fit")
@@ -284,120 +349,176 @@ warm_start: bool = typer.Option(
         None, "--report",
         help="Also write a report of the search: .html (one self-contained file) or .md (PNGs beside it)."),
 ) -> None:
-    """Search models and hyperparameters by cross-validation, refit the best, save it."""
+    """Search models and hyperparameters by cross-validation, refit the best, save it.
+
+    With --time-budget the whole run (loading, meta-features, search, refit) is held to the budget;
+    Ctrl-C stops it, keeps the finished trials and saves the best model so far (exit code 130).
+    """
+    import time
     import warnings
 
+    from autometa.automl import FitInterrupted, fit_automl
     from autometa.data import load_data
     from autometa.gpu import resolve_device
-    from autometa.model import FittedModel
     from autometa.limits import check_limits
-    from autometa.search import open_storage, refit_best, resolve_algorithms, run_search
+    from autometa.search import open_storage
     from autometa.space import get_algorithm
 
+    started = _process_started()
     check_limits(trial_time_limit, trial_memory_limit)
+    if time_budget is not None and not (math.isfinite(time_budget) and time_budget > 0):
+        from autometa.errors import ConfigError
+
+        raise ConfigError(f"--time-budget {time_budget:g} must be a positive number of seconds")
 
     # options first: a typo should not wait for the data to load
     names = None if algorithms is None else [a.strip() for a in algorithms.split(",") if a.strip()]
     for name in names or []:
         get_algorithm(name)
-    _check_output_folder(output)
+    _check_output_folder(output, inputs=[data], storage=storage)
     if report is not None:
         from autometa.report import check_report_path
 
         check_report_path(report)
+        _check_output_folder(report, inputs=[data, output], option="--report", storage=storage)
     storage_obj = None if storage is None else open_storage(storage)
-    with warnings.catch_warnings():
-        warnings.showwarning = _print_warning
-        used_device = resolve_device(device)
-        ds = load_data(data, target=target, task=task)
-        for note in ds.notes:
-            err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
-        chosen = None if names is None else resolve_algorithms(ds.task, len(ds.X), names)
-        start: list[dict] = []
-        plan = None
-        if warm_start:
-            from autometa.recommend import warm_start_plan
-
-            plan = warm_start_plan(ds, n_trials=trials, algorithms=chosen, seed=seed)
-            for note in plan.notes:
+    try:
+        with warnings.catch_warnings(), _ProgressBar(enabled=err_console.is_terminal and not as_json,
+                                                     trials=trials) as bar:
+            warnings.showwarning = _print_warning
+            used_device = resolve_device(device)
+            ds = load_data(data, target=target, task=task)
+            for note in ds.notes:
                 err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
-            start = [r.config for r in plan.recommendations]
-        model_path = output if output is not None else Path(f"{ds.name}.autometa.joblib")
-        with _ProgressBar(enabled=err_console.is_terminal and not as_json) as bar:
-            result = run_search(
-                ds.X, ds.y, ds.column_types, ds.task, metric=metric, n_trials=trials,
-                time_budget=time_budget, cv=cv, seed=seed, n_jobs=n_jobs, storage=storage_obj,
-                study_name=study_name or (ds.name if storage else None), algorithms=chosen,
-                device=used_device, progress=bar, resume=resume, warm_start=start,
+            if output is None:
+                output = Path(f"{ds.name}.autometa.joblib")
+                _check_output_folder(output, inputs=[data])
+            fitted = fit_automl(
+                ds, metric=metric, n_trials=trials, time_budget=time_budget, cv=cv, seed=seed,
+                n_jobs=n_jobs, storage=storage_obj, study_name=study_name or (ds.name if storage else None),
+                resume=resume, warm_start=warm_start, algorithms=names, device=used_device,
                 trial_time_limit=trial_time_limit, trial_memory_limit_mb=trial_memory_limit,
-                study_attrs={"target": ds.target},
+                progress=bar, study_attrs={"target": ds.target}, started=started,
             )
-        pipeline = refit_best(result, ds.X, ds.y, ds.column_types, seed=seed, n_jobs=n_jobs,
-                              device=result.device)
-    classes = [str(c) for c in pipeline.classes_] if ds.task != "regression" else None
-    model = FittedModel(
-        pipeline=pipeline, task=ds.task, target=ds.target, column_types=dict(ds.column_types),
-        classes=classes, metric=result.metric, best_config=result.best_config,
-        best_score=result.best_score, device=result.device, notes=list(ds.notes),
-    )
-    model.save(model_path)
-    if report is not None:
+    except FitInterrupted as stop:
+        _save_interrupted(stop, ds, output, storage)
+        raise typer.Exit(130) from None
+    for note in fitted.notes:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    result, plan, model_path = fitted.search, fitted.plan, output
+    _fitted_model(fitted, ds).save(model_path)
+    if report is not None and result is not None:
         from autometa.report import write_report
 
         with warnings.catch_warnings():
             warnings.showwarning = _print_warning
             write_report(report, dataset=ds, result=result, recommendations=plan)
         err_console.print(f"report written to {report}", highlight=False, soft_wrap=True)
+    elif report is not None:
+        err_console.print(f"no report written to {report}: no trial finished", highlight=False, soft_wrap=True)
     if as_json:
         print_json({
-            "best_score": result.best_score, "metric": result.metric,
-            "best_config": result.best_config, "n_trials": result.n_trials,
-            "model_path": str(model_path), "device": result.device, "task": ds.task,
-            "target": ds.target,
+            "best_score": fitted.best_score, "metric": fitted.metric,
+            "best_config": fitted.best_config, "n_trials": 0 if result is None else result.n_trials,
+            "model_path": str(model_path), "device": fitted.device, "task": ds.task,
+            "target": ds.target, "fallback": fitted.fallback, "elapsed": fitted.elapsed,
         })
         return
+    if result is not None:
+        _print_search_summary(result)
+    console.print(f"model saved to {model_path}" + (" (fallback model, not cross-validated)" if fitted.fallback else "")
+                  + f"; {fitted.elapsed:.1f} s in all", highlight=False, soft_wrap=True)
+
+
+def _print_search_summary(result: Any) -> None:
+    """Leaderboard, failed-trial messages and the one-line outcome of a search."""
     console.print(_leaderboard_table(result, top=10))
     board = result.leaderboard
     failed = board[~board["status"].isin(["ok", "pruned"])]
     for (status, message), group in failed.groupby(["status", "message"], sort=False):
         console.print(f"{len(group)} trial(s) {status}: {message}", highlight=False,
                       soft_wrap=True)
-    counts = board["status"].value_counts()
+    from autometa.display import format_score, metric_direction
+
+    counted = board[~board["message"].str.endswith("not counted")]
+    counts = counted["status"].value_counts()
     extra = ", ".join(f"{int(n)} {s}" for s, n in counts.items() if s != "ok")
-    std = "" if math.isnan(result.best_std) else f" ± {result.best_std:.4f}"
+    uncounted = len(board) - len(counted)
     console.print(
-        f"best: {result.best_config['algorithm']} {result.metric} {result.best_score:.4f}{std} "
-        f"after {result.n_trials} trials"
-        + (f" ({extra})" if extra else "") + f" in {result.elapsed:.1f} s on {result.device}",
+        f"best: {result.best_config['algorithm']} {result.metric} "
+        f"{format_score(result.metric, result.best_score, result.best_std)} "
+        f"({metric_direction(result.metric)}) after {result.n_trials} trials"
+        + (f" ({extra}, counted in --trials)" if extra else "")
+        + (f", {uncounted} stopped trial(s) not counted" if uncounted else "")
+        + f"; search {result.elapsed:.1f} s on {result.device}",
         highlight=False, soft_wrap=True,
     )
-    console.print(f"model saved to {model_path}", highlight=False, soft_wrap=True)
+
+
+def _fitted_model(fitted: Any, ds: Any) -> Any:
+    """The saved-model object of a fit (the pipeline with what predict needs)."""
+    from autometa.model import FittedModel
+
+    pipeline = fitted.pipeline
+    classes = [str(c) for c in pipeline.classes_] if ds.task != "regression" else None
+    return FittedModel(
+        pipeline=pipeline, task=ds.task, target=ds.target, column_types=dict(ds.column_types),
+        classes=classes, metric=fitted.metric, best_config=fitted.best_config,
+        best_score=fitted.best_score, device=fitted.device, notes=list(ds.notes) + list(fitted.notes),
+    )
+
+
+def _save_interrupted(stop: Any, ds: Any, output: Optional[Path], storage: Optional[str]) -> None:
+    """After Ctrl-C: save the best model so far (when a trial finished) and say so in one line."""
+    kept = "; finished trials are kept in the --storage study (continue with --resume)" if storage else ""
+    fitted = stop.result
+    if fitted is None or output is None:
+        where = f"; {output} was not written" + (" (the file there is from an earlier run)"
+                                                   if output is not None and output.exists() else "")
+        err_console.print(f"interrupted: no trial had finished, no model saved{where}{kept}",
+                          highlight=False, soft_wrap=True)
+        return
+    _fitted_model(fitted, ds).save(output)
+    n = fitted.search.n_trials if fitted.search is not None else 0
+    err_console.print(
+        f"interrupted: saved the best model of {n} finished trial(s) ({fitted.best_config['algorithm']}, "
+        f"{fitted.metric} {fitted.best_score:.4f}) to {output}{kept}", highlight=False, soft_wrap=True)
 
 
 @app.command("predict")
 def predict_command(
     model_file: Path = typer.Argument(..., metavar="MODEL", help="Model written by autometa fit."),
     data: str = typer.Argument(..., help="Data to predict: CSV, TSV, Parquet or ARFF (optionally .gz)."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write the CSV here (default: stdout)."),
+    output: Optional[str] = typer.Option(
+        None, "--output", metavar="<path>",
+        help="Write the CSV here (default: stdout); written in full or not at all."),
     proba: bool = typer.Option(False, "--proba", help="One probability column per class (classification)."),
 ) -> None:
-    """Predict with a saved model; the data needs the training columns (others are ignored)."""
+    """Predict with a saved model; the data needs the training columns (others are ignored).
+
+    Only load models you trust: a model file is a pickle, and unpickling can run code. autometa
+    checks the file's header and checksum first, which catches corrupt, truncated and
+    non-autometa files, but not a model file crafted by a malicious author.
+    """
     from autometa.data import NOTES_ATTR, read_table
     from autometa.errors import ConfigError
     from autometa.model import FittedModel
+    from autometa.paths import atomic_write, check_output_path
 
+    # before any work: never overwrite the model or the data, nor fail after predicting
+    out = None if output is None else check_output_path(output, inputs=[model_file, data])
     model = FittedModel.load(model_file)
     if proba and not model.is_classifier:
         raise ConfigError(f"--proba needs a classification model; {model_file} does {model.task}")
-    _check_output_folder(output)
     frame, _ = read_table(data)
     preds, notes = model.prediction_frame(frame, proba=proba)
     for note in list(frame.attrs.get(NOTES_ATTR, [])) + notes:
         err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
-    if output is None:
+    if out is None:
         sys.stdout.write(preds.to_csv(index=False))
         return
-    preds.to_csv(output, index=False)
+    with atomic_write(out, "w", encoding="utf-8", newline="") as fh:
+        preds.to_csv(fh, index=False)
     err_console.print(f"wrote {len(preds)} predictions to {output}", highlight=False, soft_wrap=True)
 
 
@@ -482,7 +603,7 @@ def export_command(
     storage: str = typer.Option(..., "--storage", help="The study's storage."),
     study_name: str = typer.Option(..., "--study-name", help="The study to export."),
     data: str = typer.Option(..., "--data", help="The study's training data, refitted with the best pipeline."),
-    output: Path = typer.Option(..., "--output", help="Where to save the model (.joblib)."),
+    output: str = typer.Option(..., "--output", metavar="<path>", help="Where to save the model (.joblib)."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Threads/processes for the refit (-1: all cores)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -491,9 +612,10 @@ def export_command(
 
     from autometa.data import load_data
     from autometa.model import FittedModel
+    from autometa.paths import check_output_path, storage_file
     from autometa.search import load_result, refit_best
 
-    _check_output_folder(output)
+    check_output_path(output, inputs=[data, storage_file(storage)])
     result = load_result(storage, study_name)
     attrs = result.study.user_attrs
     seed = int(attrs.get("seed", 0))
@@ -741,7 +863,8 @@ def recommend_command(
     if top_code is not None:
         sys.stdout.write(top_code)
         return
-    table = Table(title=f"top {len(recs)} configurations for {ds.name} ({ds.task}, method {result.method})")
+    order = "; best predicted first" if result.method != "default" else ""
+    table = Table(title=f"top {len(recs)} configurations for {ds.name} ({ds.task}, method {result.method}{order})")
     table.add_column("rank", justify="right")
     table.add_column("algorithm")
     table.add_column("key params")
@@ -754,7 +877,8 @@ def recommend_command(
     if result.neighbours:
         console.print("nearest training datasets: " + _similar_text(result.neighbours[:5]),
                       highlight=False, soft_wrap=True)
-    console.print("predicted = estimated normalised score (1 = best candidate on similar data, 0 = worst)",
+    console.print("predicted = estimated normalised score, higher is better (1 = best candidate on similar "
+                  "data, 0 = worst)",
                   highlight=False, soft_wrap=True)
 
 
@@ -807,40 +931,6 @@ def metabase_train_command(
         console.print(f"excluded: {', '.join(model.excluded)}", highlight=False, soft_wrap=True)
     console.print(f"meta-model written to {path} in {model.info.get('train_seconds', 0):.1f} s "
                   f"(loads in {load_seconds * 1000:.0f} ms)", highlight=False, soft_wrap=True)
-
-
-# ------------------------------------------------------------------------------------------
-# benchmark
-@app.command("benchmark")
-def benchmark_command(
-    datasets: Optional[int] = typer.Option(
-        None, "--datasets", help="Held-out datasets, chosen deterministically and balanced over task types "
-        "(default: every complete one)."
-    ),
-    budgets: str = typer.Option("1,3,10,25,50", "--budgets", help="Trial budgets to report, comma-separated."),
-    methods: Optional[str] = typer.Option(
-        None, "--methods", help="Comma-separated subset of: autometa-knn, autometa-portfolio, autometa-ranker, "
-        "autometa-combined, tpe, random, lightgbm-default, flaml-zeroshot, flaml-automl (default: all)."
-    ),
-    metabase: Optional[Path] = typer.Option(
-        None, "--metabase", help="Metabase folder (default: $AUTOMETA_METABASE or the shipped one)."
-    ),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Search seed (default: the metabase's; sets the folds)."),
-    top_k: int = typer.Option(10, "--top-k", help="Recommendations enqueued before TPE."),
-    dataset_ids: Optional[str] = typer.Option(None, "--dataset-ids", help="Only these metabase dataset ids."),
-    out_dir: Path = typer.Option(Path("benchmarks/results"), "--out-dir", help="Where warmstart.csv/.md/.png go."),
-    report_only: bool = typer.Option(False, "--report-only", help="Only rewrite the report from the CSV."),
-) -> None:
-    """Warm-start benchmark: leave-datasets-out over the metabase, autometa vs cold search and FLAML.
-
-    Resumable: results are appended per (dataset, method) to warmstart.csv and finished pairs skipped.
-    """
-    from autometa.benchmark import main as run_benchmark_main
-
-    run_benchmark_main(datasets=datasets, budgets=budgets, methods=methods,
-                       metabase=str(metabase) if metabase else None, seed=seed, out_dir=str(out_dir),
-                       report_only=report_only, top_k=top_k, dataset_ids=dataset_ids,
-                       log=lambda m: err_console.print(m, highlight=False, markup=False, soft_wrap=True))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ __all__ = [
     "from_xy",
     "infer_task",
     "check_stratifiable",
+    "describe_rare_classes",
     "align_features",
 ]
 
@@ -1203,30 +1204,77 @@ def from_xy(X: Any, y: Any = None, task: str | None = None, name: str = "data") 
 # public: checks for later stages
 
 
-def check_stratifiable(y: pd.Series, n_splits: int) -> None:
-    """Raise DataError when a class is too small for stratified ``n_splits``-fold splitting.
+def check_stratifiable(y: Any, n_splits: int, classification: bool | None = None) -> tuple[int, list[Any]]:
+    """Plan stratified ``n_splits``-fold splitting of a class target: ``(folds, rare_classes)``.
 
-    Every class needs at least 2 rows and at least ``n_splits`` rows. Float (regression) targets
-    are not checked.
+    This is the one stratification policy; :func:`autometa.evaluate.make_splits` applies it.
+
+    * A class with at least ``folds`` rows is stratified over the folds as usual.
+    * A class with fewer rows than ``folds`` ("rare", e.g. 1-4 rows in medical or survey data)
+      is kept: its rows go into the training part of every fold and are never validated, so
+      every fold's model learns every class and no fold is scored on a class it could not
+      learn. A class with a single row can only ever be in training.
+    * ``folds`` is ``n_splits``, lowered (never below 2) only as far as needed for at least
+      two classes to be validated: a validation fold holding one class has no ROC AUC, and a
+      binary target's minority class must be validated (3 minority rows give 3 folds).
+
+    ``rare_classes`` is ordered by size, then label. Raises DataError when fewer than two
+    classes have 2 rows or more (no class could be validated against another), ConfigError for
+    an ``n_splits`` below 2. With ``classification=None`` a float (regression) target is not
+    checked and gives ``(n_splits, [])``; pass ``classification=True`` for float class labels.
     """
     if not isinstance(n_splits, (int, np.integer)) or isinstance(n_splits, bool) or n_splits < 2:
         raise ConfigError(f"n_splits must be an integer of at least 2, got {n_splits!r}")
-    series = y if isinstance(y, pd.Series) else pd.Series(y)
-    if pd.api.types.is_float_dtype(series.dtype):
-        return
+    series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y, dtype=object) if isinstance(y, list)
+                                                          else np.asarray(y))
+    if classification is None:
+        classification = not pd.api.types.is_float_dtype(series.dtype)
+    if not classification:
+        return int(n_splits), []
     counts = series.value_counts(dropna=True)
-    counts = counts[counts > 0]
-    needed = max(2, int(n_splits))
-    small = counts[counts < needed].sort_values(kind="stable")
-    if small.empty:
-        return
-    label, rows = small.index[0], int(small.iloc[0])
-    others = f" ({len(small) - 1} other class(es) too)" if len(small) > 1 else ""
-    raise DataError(
-        f"class {_label(label)!r} has {rows} row(s){others}, too few for {n_splits}-fold stratified "
-        f"splitting (needs {needed}); use fewer folds, merge it into another class, or drop its rows"
-    )
+    sizes = sorted(((label, int(rows)) for label, rows in counts.items() if rows > 0),
+                   key=lambda item: (item[1], _label(item[0])))
+    if len(sizes) < 2:
+        shown = f"one class {_label(sizes[0][0])!r}" if sizes else "no class labels"
+        raise DataError(f"the target has {shown}; a classifier needs at least two classes")
+    folds = int(n_splits)
+    while folds > 2 and sum(1 for _, rows in sizes if rows >= folds) < 2:
+        folds -= 1
+    if sum(1 for _, rows in sizes if rows >= folds) < 2:
+        label, rows = sizes[0]  # a class of 1 row: at most one class has 2 rows or more
+        raise DataError(
+            f"class {_label(label)!r} has {rows} row(s) and fewer than two classes have the 2 rows a "
+            "stratified split needs, so no class could be validated against another; add rows of "
+            "the small classes, merge them, or drop them"
+        )
+    return folds, [label for label, rows in sizes if rows < folds]
 
+
+def describe_rare_classes(y: Any, rare: list[Any], folds: int, n_splits: int,
+                          what: str = "cross-validation folds") -> str:
+    """One line naming the rare classes of :func:`check_stratifiable` (with row counts) and what
+    was done with them; "" when there is nothing to say."""
+    series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+    counts = series.value_counts(dropna=True)
+
+    def shown(labels: list[Any]) -> str:
+        text = []
+        for label in labels[:_MAX_LISTED]:
+            rows = int(counts.get(label, 0))
+            text.append(f"{_label(label)!r} ({rows} row{'' if rows == 1 else 's'})")
+        more = len(labels) - _MAX_LISTED
+        return ", ".join(text) + (f", ... ({more} more)" if more > 0 else "")
+
+    parts = []
+    if folds != n_splits:
+        small = [c for c, rows in sorted(counts.items(), key=lambda item: (item[1], _label(item[0])))
+                 if folds <= rows < n_splits]
+        parts.append(f"class(es) {shown(small)} have fewer rows than the {n_splits} {what}: using {folds} "
+                     "instead, so that at least two classes are validated")
+    if rare:
+        parts.append(f"{len(rare)} class(es) have fewer rows than the {folds} {what}: {shown(rare)}; "
+                     "their rows are kept in the training part of every fold and never validated")
+    return "; ".join(parts)
 
 def _align_numeric(series: pd.Series, name: str, notes: list[str]) -> np.ndarray:
     kind, values, _ = _type_feature(series)

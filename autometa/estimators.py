@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import sys
+import time
+import warnings
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -18,7 +20,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from autometa import space
 from autometa.errors import ConfigError, DataError
 from autometa.evaluate import make_splits
 
@@ -96,35 +97,13 @@ class _AutoMetaBase(BaseEstimator):
         tags.input_tags.allow_nan = True  # the pipelines impute missing values
         return tags
 
-    # -- the one place that decides where the search starts
-    def _warm_start_configs(self, X: pd.DataFrame, y: pd.Series, task: str) -> list[dict]:
-        """Configurations evaluated before TPE takes over.
-
-        ``warm_start=True``: the meta-model's top recommendations for this dataset (every
-        algorithm's default when no meta-model is available); ``False``/``None``: none (a cold
-        TPE start); a list of configurations: those.
-        """
-        if self.warm_start is True:
-            from autometa.recommend import warm_start_plan
-
-            plan = warm_start_plan(X, y, task=task, n_trials=self.n_trials,
-                                   algorithms=self.algorithms, seed=self.seed)
-            self.warm_start_notes_ = list(plan.notes)
-            return [r.config for r in plan.recommendations]
-        if self.warm_start is False or self.warm_start is None:
-            return []
-        if isinstance(self.warm_start, (list, tuple)):
-            return [space.validate_config(c, task) for c in self.warm_start]
-        raise ConfigError(
-            f"warm_start={self.warm_start!r} must be True, False or a list of configurations"
-        )
-
     def _encode_target(self, y: np.ndarray) -> tuple[np.ndarray, str, Optional[np.ndarray]]:
         """Check the target; return what the search fits on, the task and the classes (or None)."""
         raise NotImplementedError
 
-    def _progress(self, p: Any) -> None:
-        if p.trial is None:
+    def _progress(self, fp: Any) -> None:
+        p = fp.search
+        if p is None or p.trial is None:
             return
         score = "-" if math.isnan(p.score) else f"{p.score:.4f}"
         best = "-" if math.isnan(p.best_score) else f"{p.best_score:.4f}"
@@ -136,9 +115,10 @@ class _AutoMetaBase(BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> "_AutoMetaBase":
         """Search configurations by cross-validation, then refit the best one on all of ``X``."""
+        from autometa.automl import FitInterrupted, fit_automl
         from autometa.data import from_xy
-        from autometa.search import refit_best, run_search
 
+        started = time.monotonic()
         frame = _as_frame(X)
         y_arr = _as_1d(y, type(self).__name__)
         validate_data(self, X, skip_check_array=True)  # n_features_in_, feature_names_in_
@@ -152,30 +132,46 @@ class _AutoMetaBase(BaseEstimator):
         data = from_xy(frame, pd.Series(target, name="target"), task=task,
                        name=type(self).__name__)
 
-        result = run_search(
-            data.X, data.y, data.column_types, data.task,
-            metric=self.metric, n_trials=self.n_trials, time_budget=self.time_budget, cv=self.cv,
-            seed=self.seed, n_jobs=self.n_jobs, storage=self.storage, study_name=self.study_name,
-            warm_start=self._warm_start_configs(data.X, data.y, data.task),
-            algorithms=self.algorithms, device=self.device,
-            trial_time_limit=self.trial_time_limit,
-            progress=self._progress if self.verbose else None,
-        )
-        self.best_pipeline_ = refit_best(
-            result, data.X, data.y, data.column_types, seed=self.seed, n_jobs=self.n_jobs,
-            device=result.device,
-        )
-        self.best_config_ = result.best_config
-        self.best_score_ = result.best_score
-        self.metric_ = result.metric
-        self.leaderboard_ = result.leaderboard
-        self.study_ = result.study
+        try:
+            fitted = fit_automl(
+                data, metric=self.metric, n_trials=self.n_trials, time_budget=self.time_budget,
+                cv=self.cv, seed=self.seed, n_jobs=self.n_jobs, storage=self.storage,
+                study_name=self.study_name, warm_start=self.warm_start, algorithms=self.algorithms,
+                device=self.device, trial_time_limit=self.trial_time_limit,
+                progress=self._progress if self.verbose else None, started=started,
+            )
+        except FitInterrupted as stop:
+            if stop.result is None:
+                raise KeyboardInterrupt from None
+            # Ctrl-C in a notebook: keep the best model so far usable, then stop as asked
+            self._set_fitted(stop.result, data, classes)
+            warnings.warn("interrupted: the estimator holds the best model of the trials that finished",
+                          RuntimeWarning, stacklevel=2)
+            raise KeyboardInterrupt from None
+        self._set_fitted(fitted, data, classes)
+        return self
+
+    def _set_fitted(self, fitted: Any, data: Any, classes: Optional[np.ndarray]) -> None:
+        search = fitted.search
+        self.best_pipeline_ = fitted.pipeline
+        self.best_config_ = fitted.best_config
+        self.best_score_ = fitted.best_score
+        self.metric_ = fitted.metric
+        if search is not None:
+            self.leaderboard_ = search.leaderboard
+        else:  # the budget fallback: no trial finished
+            from autometa.search import LEADERBOARD_COLUMNS
+
+            self.leaderboard_ = pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+        self.study_ = search.study if search is not None else None
         self.task_ = data.task
         self.column_types_ = dict(data.column_types)
-        self.device_ = result.device
+        self.device_ = fitted.device
+        self.notes_ = list(fitted.notes)
+        self.warm_start_notes_ = list(fitted.plan.notes) if fitted.plan is not None else []
+        self.fallback_ = fitted.fallback
         if classes is not None:
             self.classes_ = classes
-        return self
 
     def _aligned(self, X: Any) -> pd.DataFrame:
         """Prediction features checked against the training ones and coerced to their types.
@@ -225,9 +221,12 @@ class AutoMetaClassifier(ClassifierMixin, _AutoMetaBase):
                 f"y has only {len(classes)} class; a classifier needs at least 2 classes"
             )
         task = "binary" if len(classes) == 2 else "multiclass"
-        # fold feasibility checked on the original labels, so that an error names them
-        make_splits(pd.Series(classes.astype(str)[codes], dtype=object), task, cv=self.cv,
-                    seed=self.seed)
+        # fold feasibility checked on the original labels, so that an error names them; rare
+        # classes are fine (kept in training, see make_splits), and the search warns about them
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            make_splits(pd.Series(classes.astype(str)[codes], dtype=object), task, cv=self.cv,
+                        seed=self.seed)
         # the search sees class indices 0..k-1; predictions map back through classes_
         return codes, task, classes
 

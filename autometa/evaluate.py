@@ -103,7 +103,10 @@ def _f1(y_true: Any, pred: Any, labels: Optional[Sequence[Any]] = None) -> float
 
 
 def _f1_macro(y_true: Any, pred: Any, labels: Optional[Sequence[Any]] = None) -> float:
+    """Macro F1 over the labels that occur in ``y_true`` or ``pred``: a class absent from both
+    (a rare class kept out of a validation fold) is not counted as an F1 of 0."""
     lab = _labels_of(y_true, labels, pred)
+    lab = lab[np.isin(lab, np.concatenate([np.asarray(y_true), np.asarray(pred)]))]
     return float(skm.f1_score(np.asarray(y_true), np.asarray(pred), labels=lab, average="macro",
                               zero_division=0.0))
 
@@ -225,16 +228,23 @@ def _target_array(y: Any) -> np.ndarray:
     return np.asarray(y)
 
 
-def _check_stratifiable(y: np.ndarray, n_folds: int, what: str) -> None:
-    values, counts = np.unique(y, return_counts=True)
-    small = [(v, c) for v, c in zip(values, counts) if c < n_folds]
-    if small:
-        value, count = min(small, key=lambda vc: vc[1])
-        value = value.item() if isinstance(value, np.generic) else value
-        raise DataError(
-            f"class {value!r} has {count} row(s), fewer than the {n_folds} {what}; "
-            f"merge or drop that class, or use fewer folds"
-        )
+def _stratification(y: np.ndarray, n_folds: int, what: str) -> tuple[int, np.ndarray]:
+    """Folds to use and a mask of the rows of rare classes (training only), warning about them.
+
+    The policy is :func:`autometa.data.check_stratifiable`'s (the one stratification check).
+    """
+    import warnings
+
+    from autometa.data import check_stratifiable, describe_rare_classes
+
+    folds, rare = check_stratifiable(pd.Series(y, dtype=object), n_folds, classification=True)
+    mask = np.zeros(len(y), dtype=bool)
+    if rare:
+        mask = pd.Series(y, dtype=object).isin(rare).to_numpy()
+    message = describe_rare_classes(pd.Series(y, dtype=object), rare, folds, n_folds, what)
+    if message:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return folds, mask
 
 
 def make_splits(y: Any, task: str, cv: Optional[int] = None, seed: int = 0,
@@ -243,8 +253,13 @@ def make_splits(y: Any, task: str, cv: Optional[int] = None, seed: int = 0,
 
     Classification is stratified, regression shuffled; both are seeded. With ``cv=None``: 5 folds
     below 10,000 rows, 3 folds from 10,000 rows, and above ``holdout_above`` rows one 80/20
-    holdout split (stratified for classification). An explicit ``cv`` always gives ``cv`` folds.
-    A class with fewer rows than folds raises DataError naming it.
+    holdout split (stratified for classification). An explicit ``cv`` gives ``cv`` folds.
+
+    Rare classes (:func:`autometa.data.check_stratifiable`): a class with fewer rows than folds
+    (than 2 rows for the holdout split) is kept, its rows in the training part of every split
+    and in no validation part; the folds are lowered only when fewer than two classes could be
+    validated otherwise. One UserWarning names those classes and says what was done; DataError
+    only when fewer than two classes have 2 rows.
     """
     from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
@@ -261,19 +276,25 @@ def make_splits(y: Any, task: str, cv: Optional[int] = None, seed: int = 0,
         raise DataError(f"the target has {missing} missing value(s); drop those rows first")
     positions = np.arange(n)
     if cv is None and n > holdout_above:
-        stratify = y_arr if kind == CLASSIFICATION else None
-        if stratify is not None:
-            _check_stratifiable(y_arr, 2, "rows a stratified holdout split needs")
-        train, test = train_test_split(positions, test_size=0.2, random_state=seed,
-                                       shuffle=True, stratify=stratify)
-        return [(np.sort(train), np.sort(test))]
+        if kind != CLASSIFICATION:
+            train, test = train_test_split(positions, test_size=0.2, random_state=seed, shuffle=True)
+            return [(np.sort(train), np.sort(test))]
+        _, rare = _stratification(y_arr, 2, "rows a stratified holdout split needs")
+        common = positions[~rare]
+        train, test = train_test_split(common, test_size=0.2, random_state=seed,
+                                       shuffle=True, stratify=y_arr[common])
+        return [(np.sort(np.concatenate([train, positions[rare]])), np.sort(test))]
     n_folds = int(cv) if cv is not None else (5 if n < 10_000 else 3)
     if n < n_folds:
         raise DataError(f"only {n} rows for {n_folds} folds; pass a smaller cv")
     if kind == CLASSIFICATION:
-        _check_stratifiable(y_arr, n_folds, "cross-validation folds")
+        n_folds, rare = _stratification(y_arr, n_folds, "cross-validation folds")
         splitter: Any = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-        return [(tr, te) for tr, te in splitter.split(positions, y_arr)]
+        if not rare.any():
+            return [(tr, te) for tr, te in splitter.split(positions, y_arr)]
+        common, kept = positions[~rare], positions[rare]
+        return [(np.sort(np.concatenate([common[tr], kept])), common[te])
+                for tr, te in splitter.split(common, y_arr[common])]
     splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
     return [(tr, te) for tr, te in splitter.split(positions)]
 

@@ -52,7 +52,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 from autometa.errors import ConfigError, DataError
-from autometa.space import ALGORITHMS, CLASSIFICATION, task_kind, validate_config
+from autometa.space import ALGORITHMS, CLASSIFICATION, model_params, task_kind, validate_config
 
 __all__ = [
     "ONEHOT_MAX_LEVELS",
@@ -313,9 +313,8 @@ def _estimator(algorithm: str, params: dict[str, Any], task: str, seed: int, dev
             cls = RandomForestClassifier if classification else RandomForestRegressor
         else:
             cls = ExtraTreesClassifier if classification else ExtraTreesRegressor
-        max_features = p["max_features"]
-        if max_features == "fraction":
-            max_features = float(p["max_features_fraction"])
+        # "fraction" + max_features_fraction -> the fraction (decoded in one place: autometa.space)
+        max_features = model_params({"algorithm": algorithm, "params": p})["max_features"]
         return cls(n_estimators=p["n_estimators"], max_features=max_features,
                    min_samples_leaf=p["min_samples_leaf"],
                    min_samples_split=p["min_samples_split"], bootstrap=p["bootstrap"],
@@ -328,7 +327,7 @@ def _estimator(algorithm: str, params: dict[str, Any], task: str, seed: int, dev
         return ElasticNet(alpha=p["alpha"], l1_ratio=p["l1_ratio"],
                           max_iter=_ELASTICNET_MAX_ITER, random_state=seed)
     if algorithm == "svm":
-        gamma = p["gamma_value"] if p["gamma"] == "value" else "scale"
+        gamma = model_params({"algorithm": algorithm, "params": p})["gamma"]  # "scale" or gamma_value
         if classification:
             return _svm_classifier(p, gamma, seed, n_jobs)
         from sklearn.svm import SVR

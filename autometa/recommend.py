@@ -16,14 +16,14 @@ import math
 import sys
 import time
 import types
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from autometa import space
 
-__all__ = ["Recommendation", "RecommendResult", "recommend", "recommend_details", "warm_start_configs",
-           "clear_model_cache"]
+__all__ = ["Recommendation", "RecommendResult", "recommend", "recommend_details", "warm_start_plan",
+           "warm_start_configs", "by_predicted_score", "clear_model_cache"]
 
 #: rows the landmarking meta-features see, and seconds each meta-feature group may take
 LANDMARK_ROWS = 2_000
@@ -106,6 +106,17 @@ def _resolve_model(model: Any, metabase: Any) -> tuple[Any, Optional[Path], Opti
     return _load_cached(where), where, None
 
 
+def by_predicted_score(recs: Sequence[Recommendation]) -> list[Recommendation]:
+    """Recommendations best predicted score first, NaN scores last (ties keep their order), with
+    ranks renumbered 1..n."""
+    def key(i: int) -> tuple[bool, float, int]:
+        s = recs[i].predicted_score
+        finite = s is not None and math.isfinite(s)
+        return (not finite, -float(s) if finite else 0.0, i)
+
+    return [replace(recs[i], rank=rank) for rank, i in enumerate(sorted(range(len(recs)), key=key), start=1)]
+
+
 # ------------------------------------------------------------------ public API
 def recommend_details(
     X: Any,
@@ -120,9 +131,15 @@ def recommend_details(
     algorithms: Optional[Sequence[str]] = None,
     extra_candidates: int = 0,
     time_budget: float = TIME_BUDGET,
+    by_score: bool = True,
 ) -> RecommendResult:
     """Like :func:`recommend`, returning a :class:`RecommendResult` with notes, neighbours,
-    meta-features and timings. ``X`` may also be an :class:`autometa.data.Dataset` (``y`` ignored)."""
+    meta-features and timings. ``X`` may also be an :class:`autometa.data.Dataset` (``y`` ignored).
+
+    ``by_score``: list the recommendations best predicted score first (NaN last), ranks 1..k;
+    ``False`` keeps the method's own preference order (what :func:`warm_start_plan` enqueues; the
+    combined method interleaves its sources there). The same ``top_k`` are chosen either way.
+    """
     from autometa.data import Dataset, from_xy
     from autometa.metalearn.model import check_method
 
@@ -143,7 +160,8 @@ def recommend_details(
                                predicted_score=math.nan, similar_datasets=[], method="default",
                                config_id=space.config_id(c))
                 for i, c in enumerate(defaults[:top_k], start=1)]
-        return RecommendResult(recommendations=recs, task=ds.task, method="default", notes=[note] if note else [],
+        return RecommendResult(recommendations=by_predicted_score(recs) if by_score else recs, task=ds.task,
+                               method="default", notes=[note] if note else [],
                                model_path=None if where is None else str(where), seconds=seconds)
 
     from autometa.metafeatures import describe_dataset
@@ -165,7 +183,8 @@ def recommend_details(
     notes = list(ranking.notes)
     if mf.cut_short:
         notes.append(f"meta-feature groups cut short by the {time_budget:g} s budget: {', '.join(mf.cut_short)}")
-    return RecommendResult(recommendations=recs, task=ds.task, method=ranking.method, notes=notes,
+    return RecommendResult(recommendations=by_predicted_score(recs) if by_score else recs, task=ds.task,
+                           method=ranking.method, notes=notes,
                            neighbours=ranking.neighbours, metafeatures={n: mf.values.get(n, math.nan) for n in names},
                            model_path=None if where is None else str(where), seconds=seconds)
 
@@ -181,7 +200,7 @@ def recommend(
     model: Any = None,
     seed: int = 0,
 ) -> list[Recommendation]:
-    """The ``top_k`` configurations to try first on ``(X, y)``, best first.
+    """The ``top_k`` configurations to try first on ``(X, y)``, best predicted score first.
 
     ``method``: ``"knn"``, ``"portfolio"``, ``"ranker"`` or ``"combined"`` (see
     :mod:`autometa.metalearn`). ``model``: a trained :class:`~autometa.metalearn.MetaModel` or its
@@ -200,8 +219,10 @@ WARM_START_K = 10
 def warm_start_plan(X: Any, y: Any = None, *, task: Optional[str] = None, n_trials: int = 50,
                     **kwargs: Any) -> RecommendResult:
     """The recommendations a warm-started search enqueues first: the top
-    ``min(WARM_START_K, n_trials)`` (the CLI and the estimators both start here)."""
+    ``min(WARM_START_K, n_trials)`` (the CLI and the estimators both start here), in the method's
+    preference order (``by_score=False``), not re-sorted by predicted score."""
     k = max(1, min(WARM_START_K, int(n_trials)))
+    kwargs.setdefault("by_score", False)
     return recommend_details(X, y, k, task=task, **kwargs)
 
 

@@ -239,13 +239,36 @@ def _config_key(config: Optional[dict], task: str) -> Optional[str]:
 
 
 def _metric_direction_text(metric: str, task: str) -> str:
-    from autometa.evaluate import get_metric
+    """The metric with its direction, e.g. "rmse (lower is better)": every score in the report is
+    the metric's own value (losses are not shown negated)."""
+    from autometa.display import metric_direction
+
+    return f"{metric} ({metric_direction(metric)})"
+
+
+def _value(metric: str, score: Any) -> float:
+    """The metric's own value of a stored (higher-is-better) score; NaN stays NaN."""
+    from autometa.display import metric_value
 
     try:
-        m = get_metric(metric, task)
-    except ConfigError:
-        return f"{metric} (higher is better)"
-    return f"{metric} (higher is better)" if m.greater_is_better else f"−{metric} (negated so that higher is better)"
+        return metric_value(metric, score)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _values(metric: str, scores: Any) -> np.ndarray:
+    """:func:`_value` of each score."""
+    return np.asarray([_value(metric, s) for s in np.asarray(scores, dtype=float).ravel()], dtype=float)
+
+
+def _score_text(metric: str, score: Any, std: Any = None) -> str:
+    """A stored score (± std) as the metric's own value, 4 decimals; NaN as an en dash."""
+    from autometa.display import format_score
+
+    try:
+        return format_score(metric, score, std)
+    except (TypeError, ValueError):
+        return "–"
 
 
 # ------------------------------------------------------------------ 1. dataset
@@ -440,7 +463,8 @@ def _warm_start_section(result: Any, recommendations: Any, trials: list[Any]) ->
                          _similar_text(r.similar_datasets), "yes" if key in warm_keys else "no"])
         heading = "Recommended configurations" if used else \
             "Recommendations of the meta-model (computed, but not used to warm-start this search)"
-        sec.p(f"{heading}; predicted = estimated normalised score (1 = best candidate on similar data, "
+        sec.p(f"{heading}, in the meta-model's order (the order a warm-started search tries them); predicted = "
+              "estimated normalised score, higher is better (1 = best candidate on similar data, "
               "0 = worst); similar datasets = training datasets (distance) where the configuration did well:")
         sec.table(["rank", "algorithm", "key params", "predicted", "similar datasets (distance)", "tried"], rows)
         if neighbours:
@@ -516,15 +540,16 @@ def cold_start_curves(
 
 def _history_figure(trials: list[Any], reference: dict[str, np.ndarray], reference_name: str,
                     metric: str) -> Any:
-    """Score of each trial (warm-start and TPE marked apart), best so far, and reference curves."""
+    """Score of each trial (warm-start and TPE marked apart), best so far, and reference curves,
+    as the metric's own values (an RMSE is plotted positive, lower is better)."""
     fig, ax = _new_figure()
     done = [t for t in trials if _scored(t)]
     for origin, style, label in ((ORIGIN_WARM_START, _WARM_STYLE, "warm-start trial"),
                                  ("tpe", _TPE_STYLE, "TPE trial")):
         pts = [t for t in done if (_origin(t) == ORIGIN_WARM_START) == (origin == ORIGIN_WARM_START)]
         if pts:
-            ax.scatter([t.number for t in pts], [t.value for t in pts], s=36, alpha=0.85, zorder=3,
-                       label=label, edgecolors="white", linewidths=0.5, **style)
+            ax.scatter([t.number for t in pts], _values(metric, [t.value for t in pts]), s=36, alpha=0.85,
+                       zorder=3, label=label, edgecolors="white", linewidths=0.5, **style)
     if done:
         xs = [t.number for t in trials]
         best, run = [], -math.inf
@@ -532,7 +557,7 @@ def _history_figure(trials: list[Any], reference: dict[str, np.ndarray], referen
             if _scored(t):
                 run = max(run, t.value)
             best.append(run if math.isfinite(run) else math.nan)
-        ax.step(xs, best, where="post", color=_BEST_COLOR, linewidth=1.8, label="best so far", zorder=2)
+        ax.step(xs, _values(metric, best), where="post", color=_BEST_COLOR, linewidth=1.8, label="best so far", zorder=2)
     bad = [t.number for t in trials if not _scored(t)]
     if bad:
         ax.scatter(bad, [0.03] * len(bad), transform=ax.get_xaxis_transform(), marker="x", color="#999999",
@@ -541,11 +566,11 @@ def _history_figure(trials: list[Any], reference: dict[str, np.ndarray], referen
               "recommended": (":", "warm start: best of first k recommendations")}
     for key, curve in reference.items():
         style, label = styles[key]
-        ax.step(np.arange(len(curve)), curve, where="post", linestyle=style, color=_COLD_COLOR, linewidth=1.6,
+        ax.step(np.arange(len(curve)), _values(metric, curve), where="post", linestyle=style, color=_COLD_COLOR, linewidth=1.6,
                 marker="D" if key == "recommended" else "^", markersize=4,
                 label=f"{label} on {reference_name} (metabase)")
     ax.set_xlabel("trial")
-    ax.set_ylabel(f"CV score ({metric}, higher is better)")
+    ax.set_ylabel(f"CV score ({_metric_direction_text(metric, '')})")
     ax.set_title("Optimisation history")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
@@ -566,10 +591,12 @@ def _history_section(result: Any, trials: list[Any], recommendations: Any, metab
     if done:
         best = max(done, key=lambda t: (t.value, -t.number))
         warm_best = max((t.value for t in done if _origin(t) == ORIGIN_WARM_START), default=math.nan)
-        text = f"The best score, {_score(best.value)}, came from trial {best.number} ({_origin(best)})."
+        metric = result.metric
+        text = (f"The best score, {metric} {_score_text(metric, best.value)}, came from trial {best.number} "
+                f"({_origin(best)}).")
         if math.isfinite(warm_best):
-            gain = best.value - warm_best
-            text += (f" The best warm-start trial scored {_score(warm_best)}; "
+            gain = best.value - warm_best  # stored scores: higher is better, so gain > 0 is progress
+            text += (f" The best warm-start trial scored {_score_text(metric, warm_best)}; "
                      + (f"TPE improved on it by {_score(gain)}." if gain > 0 else "TPE did not improve on it."))
         sec.p(text)
 
@@ -600,11 +627,12 @@ def _history_section(result: Any, trials: list[Any], recommendations: Any, metab
                "Best CV score vs trial; warm-start trials are orange squares, TPE trials green circles.")
     top = result.leaderboard.head(_TOP_TRIALS)
     rows = [[str(int(r.trial)), r.algorithm, r.params,
-             (_score(r.score) + ("" if not math.isfinite(r.std) else f" ± {_score(r.std)}")) if r.status == "ok"
-             else str(r.status), _fmt(r.fit_seconds, 2),
+             _score_text(result.metric, r.score, r.std) if r.status == "ok" else str(r.status),
+             _fmt(r.fit_seconds, 2),
              "warm-start ◆" if r.origin == ORIGIN_WARM_START else str(r.origin)]
             for r in top.itertuples(index=False)]
-    sec.p(f"Top {len(rows)} of {len(result.leaderboard)} trials:")
+    sec.p(f"Top {len(rows)} of {len(result.leaderboard)} trials (CV score: "
+          f"{_metric_direction_text(result.metric, result.task)}):")
     sec.table(["trial", "algorithm", "key params", "CV score", "fit s", "origin"], rows)
     failed = result.leaderboard[~result.leaderboard["status"].isin(["ok", "pruned"])]
     for (status, message), group in failed.groupby(["status", "message"], sort=False):
@@ -617,7 +645,7 @@ def _algorithm_figure(board: pd.DataFrame, metric: str) -> Any:
     ok = board[board["status"] == "ok"]
     algos = [a for a in dict.fromkeys(board["algorithm"]) if (ok["algorithm"] == a).any()]
     fig, ax = _new_figure(width=max(5.0, 1.2 * len(algos) + 2.5))
-    data = [ok.loc[ok["algorithm"] == a, "score"].to_numpy() for a in algos]
+    data = [_values(metric, ok.loc[ok["algorithm"] == a, "score"]) for a in algos]
     positions = list(range(1, len(algos) + 1))
     if algos:
         ax.boxplot(data, positions=positions, widths=0.5, showfliers=False, medianprops={"color": _BEST_COLOR})
@@ -627,10 +655,11 @@ def _algorithm_figure(board: pd.DataFrame, metric: str) -> Any:
             for warm, style in ((True, _WARM_STYLE), (False, _TPE_STYLE)):
                 part = rows[(rows["origin"] == ORIGIN_WARM_START) == warm]
                 if len(part):
-                    ax.scatter(pos + rng.uniform(-0.15, 0.15, len(part)), part["score"], s=22, alpha=0.8,
+                    ax.scatter(pos + rng.uniform(-0.15, 0.15, len(part)), _values(metric, part["score"]), s=22,
+                               alpha=0.8,
                                zorder=3, edgecolors="white", linewidths=0.4, **style)
         ax.set_xticks(positions, algos)
-    ax.set_ylabel(f"CV score ({metric})")
+    ax.set_ylabel(f"CV score ({_metric_direction_text(metric, '')})")
     ax.set_title("Scores per algorithm (squares: warm-start trials)")
     ax.grid(alpha=0.3, axis="y")
     return fig
@@ -645,8 +674,11 @@ def _algorithm_section(result: Any) -> _Section:
         rows.append([str(algo), _fmt(len(part)), _fmt(int((part["status"] == "ok").sum())),
                      _fmt(int((part["status"] == "pruned").sum())),
                      _fmt(int((~part["status"].isin(["ok", "pruned"])).sum())),
-                     _score(scores.max() if len(scores) else math.nan), _score(scores.median() if len(scores) else math.nan),
+                     # best and median of the stored (higher-is-better) scores, shown as the metric's values
+                     _score_text(result.metric, scores.max() if len(scores) else math.nan),
+                     _score_text(result.metric, scores.median() if len(scores) else math.nan),
                      _fmt(part["fit_seconds"].median(), 2)])
+    sec.p(f"CV scores: {_metric_direction_text(result.metric, result.task)}.")
     sec.figure("algorithms", _algorithm_figure(board, result.metric),
                "Distribution of CV scores per algorithm (box: quartiles of scored trials; points: trials).")
     sec.table(["algorithm", "trials", "scored", "pruned", "failed", "best", "median", "median fit s"], rows)
@@ -727,15 +759,17 @@ def _pipeline_section(result: Any, dataset: Any, code: Optional[str]) -> _Sectio
 
     sec = _Section("pipeline", "Final pipeline")
     config = result.best_config
-    std = "" if not math.isfinite(result.best_std) else f" ± {_score(result.best_std)}"
     folds = ""
     for t in _trials(result):
         if _scored(t) and math.isclose(t.value, result.best_score) and t.user_attrs.get("fold_scores"):
             folds = f" over {len(t.user_attrs['fold_scores'])} cross-validation folds"
             break
-    sec.p(f"{config['algorithm']}: CV {result.metric} {_score(result.best_score)}{std}{folds} "
-          f"(mean ± standard deviation across folds), refitted on all {_plural(len(dataset.X), 'row')}.")
-    params = config.get("params", {})
+    from autometa.display import metric_direction
+
+    sec.p(f"{config['algorithm']}: CV {result.metric} {_score_text(result.metric, result.best_score, result.best_std)}"
+          f"{folds} (mean ± standard deviation across folds; {metric_direction(result.metric)}), refitted on all "
+          f"{_plural(len(dataset.X), 'row')}.")
+    params = space.model_params(config)  # as the estimator receives them: gamma=0.01, not gamma_value
     sec.table(["hyperparameter", "value"],
               [["algorithm", str(config["algorithm"])]] + [[k, _fmt(v) if isinstance(v, float) else str(v)]
                                                           for k, v in params.items()])

@@ -36,6 +36,7 @@ from autometa.evaluate import default_metric, evaluate_config, get_metric, make_
 from autometa.gpu import resolve_device
 from autometa.limits import can_isolate, check_limits, run_limited
 from autometa.pipeline import build_pipeline, fit_context
+from autometa.redact import mask_url
 
 ORIGIN_WARM_START = "warm-start"
 ORIGIN_TPE = "tpe"
@@ -45,13 +46,24 @@ INTERRUPTED_ATTR = "interrupted"
 TASKS = ("binary", "multiclass", "regression")
 # TPE's random start-up phase; warm-start trials count towards it
 N_STARTUP_TRIALS = 5
+# seconds a trial needs at least: with less of the time budget left, none starts
+MIN_TRIAL_SECONDS = 0.5
 # completed trials needed before the pruner compares a running fold mean with their median
 PRUNER_STARTUP_TRIALS = 5
 JOURNAL_SUFFIXES = (".log", ".journal")
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
 LEADERBOARD_COLUMNS = [
-    "trial", "algorithm", "params", "score", "std", "fit_seconds", "status", "message", "origin",
+    "trial", "algorithm", "params", "score", "metric_value", "std", "fit_seconds", "status", "message",
+    "origin",
 ]
+
+
+class NoTrialFinished(AutometaError):
+    """No trial of a search completed (time budget too short, or every trial failed)."""
+
+    def __init__(self, message: str, study: Optional[optuna.Study] = None) -> None:
+        super().__init__(message)
+        self.study = study
 
 
 @dataclass
@@ -66,6 +78,7 @@ class SearchProgress:
     algorithm: Optional[str] = None
     status: Optional[str] = None
     score: float = math.nan
+    budget: Optional[float] = None  # the search's time budget in seconds (None: no budget)
 
 
 @dataclass
@@ -99,25 +112,26 @@ def open_storage(storage: Union[None, str, os.PathLike, optuna.storages.BaseStor
     if not isinstance(storage, (str, os.PathLike)):
         raise ConfigError(f"storage must be a URL or a file path, got {type(storage).__name__}")
     text = os.fspath(storage)
+    shown = mask_url(repr(text))  # for messages: the URL's password masked
     if "://" in text:
         scheme = text.split("://", 1)[0].lower().split("+", 1)[0]
         if scheme not in RDB_SCHEMES:
             raise ConfigError(
-                f"unsupported storage URL {text!r}; use sqlite:///path.db or a journal file "
+                f"unsupported storage URL {shown}; use sqlite:///path.db or a journal file "
                 "path ending in .log or .journal"
             )
         if scheme == "sqlite":
             db = text.split(":///", 1)[1] if ":///" in text else ""
             if db and db != ":memory:" and not Path(db).parent.is_dir():
                 raise ConfigError(
-                    f"cannot create storage {text!r}: folder {str(Path(db).parent)!r} does not "
+                    f"cannot create storage {shown}: folder {str(Path(db).parent)!r} does not "
                     "exist; create it or choose another path"
                 )
-        text = _postgresql_driver(text)
+        url = _postgresql_driver(text)
         error: Exception = ConfigError("no attempt")
         for attempt in range(5):
             try:
-                return optuna.storages.RDBStorage(text, engine_kwargs=_sqlite_engine_kwargs(text))
+                return optuna.storages.RDBStorage(url, engine_kwargs=_sqlite_engine_kwargs(url))
             except Exception as exc:  # driver missing, unreadable file, old schema, ...
                 error = exc
                 # processes starting together race to create the tables: the loser retries
@@ -125,13 +139,13 @@ def open_storage(storage: Union[None, str, os.PathLike, optuna.storages.BaseStor
                     break
                 time.sleep(0.2 * (attempt + 1))
         raise ConfigError(
-            f"cannot open storage {text!r} ({_first_line(error)}); check the URL or use a new file"
+            f"cannot open storage {shown} ({_first_line(error)}); check the URL or use a new file"
         ) from None
     path = Path(text)
     if path.suffix.lower() in JOURNAL_SUFFIXES:
         if not path.parent.is_dir():
             raise ConfigError(
-                f"cannot create journal {text!r}: folder {str(path.parent)!r} does not exist; "
+                f"cannot create journal {shown}: folder {str(path.parent)!r} does not exist; "
                 "create it or choose another path"
             )
         from optuna.storages.journal import JournalFileBackend, JournalStorage
@@ -140,11 +154,11 @@ def open_storage(storage: Union[None, str, os.PathLike, optuna.storages.BaseStor
             return JournalStorage(JournalFileBackend(text))
         except Exception as exc:
             raise ConfigError(
-                f"cannot read journal {text!r} ({_first_line(exc)}); it is not an Optuna journal "
+                f"cannot read journal {shown} ({_first_line(exc)}); it is not an Optuna journal "
                 "file: choose another path"
             ) from None
     raise ConfigError(
-        f"unsupported storage {text!r}; use sqlite:///path.db or a journal file path ending in "
+        f"unsupported storage {shown}; use sqlite:///path.db or a journal file path ending in "
         ".log or .journal"
     )
 
@@ -194,7 +208,9 @@ def _postgresql_driver(url: str) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    """The first line of an error's text (at most 300 characters), passwords of URLs masked:
+    SQLAlchemy and database drivers often echo the storage URL."""
+    text = mask_url(str(exc)).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
@@ -386,6 +402,7 @@ def run_search(
     trial_memory_limit_mb: Optional[float] = None,
     join: bool = False,
     study_attrs: Optional[dict[str, Any]] = None,
+    refit_reserve: bool = False,
 ) -> SearchResult:
     """Search configurations by CV score: warm-start trials first, then TPE; return the best.
 
@@ -407,11 +424,19 @@ def run_search(
     the study's finished trials plus those running elsewhere reach ``n_trials``. Trials left
     RUNNING by a process of this machine that no longer exists (killed, crashed) are marked FAIL
     with a note and not counted. ``study_attrs`` are stored on a new study (e.g. the target).
+
+    ``time_budget`` is a hard limit: each trial runs in a killable child process with at most the
+    remaining time, and no trial starts with less than :data:`MIN_TRIAL_SECONDS` left. A trial
+    cut by the budget is recorded (status "timeout") but not counted. ``refit_reserve`` keeps back,
+    from the budget, the time refitting the best configuration on all rows is expected to take
+    (from its fold fit times), so that search and refit together end within the budget.
+    Ctrl-C propagates as KeyboardInterrupt with the study attached (``exc.study``); finished
+    trials stay in the storage. Raises :class:`NoTrialFinished` when no trial completed.
     """
     start = time.perf_counter()
     _check_numbers(n_trials, time_budget, trial_time_limit)
     check_limits(trial_time_limit, trial_memory_limit_mb)
-    isolate = trial_time_limit is not None or trial_memory_limit_mb is not None
+    isolate = trial_time_limit is not None or trial_memory_limit_mb is not None or time_budget is not None
     if isolate and not can_isolate(evaluate_config):
         warnings.warn("the evaluation function cannot be sent to a child process; trial limits "
                       "are checked after each fold only", RuntimeWarning, stacklevel=2)
@@ -461,32 +486,43 @@ def run_search(
             default=math.nan,
         )
         if progress is not None:
-            progress(SearchProgress(done, n_trials, best, time.perf_counter() - start))
-        while done < n_trials:
-            limit = trial_time_limit
-            if time_budget is not None:
-                remaining = time_budget - (time.perf_counter() - start)
-                if remaining <= 0:
-                    break
-                limit = remaining if limit is None else min(limit, remaining)
-            frozen = _run_trial(
-                study, X, y, column_types, task, allowed, metric_obj, splits,
-                seed=seed, device=device, n_jobs=n_jobs, time_limit=limit,
-                isolate=isolate, memory_limit_mb=trial_memory_limit_mb,
-            )
-            if persistent:  # other processes may share the study
-                fail_orphaned_trials(study)
-                done = _count_done(study)
-            else:
-                done += 1
-            score = frozen.value if frozen.state == TrialState.COMPLETE else math.nan
-            if not math.isnan(score) and (math.isnan(best) or score > best):
-                best = score
-            if progress is not None:
-                progress(SearchProgress(
-                    done, n_trials, best, time.perf_counter() - start, frozen.number,
-                    frozen.params.get("algorithm"), frozen.user_attrs.get("status"), score,
-                ))
+            progress(SearchProgress(done, n_trials, best, time.perf_counter() - start, budget=time_budget))
+        try:
+            while done < n_trials:
+                limit = trial_time_limit
+                budget_ends = None
+                if time_budget is not None:
+                    remaining = time_budget - (time.perf_counter() - start)
+                    if refit_reserve:
+                        remaining -= _refit_seconds(study, len(splits))
+                    if remaining < MIN_TRIAL_SECONDS:
+                        break
+                    limit = remaining if limit is None else min(limit, remaining)
+                    if limit == remaining:  # a timeout at this limit is the budget's end
+                        budget_ends = time.perf_counter() + remaining
+                frozen = _run_trial(
+                    study, X, y, column_types, task, allowed, metric_obj, splits,
+                    seed=seed, device=device, n_jobs=n_jobs, time_limit=limit,
+                    isolate=isolate, memory_limit_mb=trial_memory_limit_mb,
+                    budget_ends=budget_ends,
+                )
+                if persistent:  # other processes may share the study
+                    fail_orphaned_trials(study)
+                    done = _count_done(study)
+                else:
+                    done += 1
+                score = frozen.value if frozen.state == TrialState.COMPLETE else math.nan
+                if not math.isnan(score) and (math.isnan(best) or score > best):
+                    best = score
+                if progress is not None:
+                    progress(SearchProgress(
+                        done, n_trials, best, time.perf_counter() - start, frozen.number,
+                        frozen.params.get("algorithm"), frozen.user_attrs.get("status"), score,
+                        budget=time_budget,
+                    ))
+        except KeyboardInterrupt as exc:
+            exc.study = study  # type: ignore[attr-defined]  # the caller saves the best so far
+            raise
 
     return _result(study, metric_obj.name, task, device, time.perf_counter() - start, time_budget)
 
@@ -495,6 +531,7 @@ def _run_trial(
     study: optuna.Study, X: pd.DataFrame, y: pd.Series, column_types: dict[str, str], task: str,
     allowed: Sequence[str], metric: Any, splits: list, *, seed: int, device: str, n_jobs: int,
     time_limit: Optional[float], isolate: bool = False, memory_limit_mb: Optional[float] = None,
+    budget_ends: Optional[float] = None,
 ) -> FrozenTrial:
     """Ask one trial, evaluate it fold by fold (pruning allowed unless warm-start), tell the outcome.
 
@@ -538,7 +575,9 @@ def _run_trial(
         if status == "ok" and not math.isfinite(score):
             status, message = "crash", message or f"the score is {score}"
     except KeyboardInterrupt:
-        _record(trial, config, origin, device, "crash", "interrupted", [], math.nan, math.nan)
+        _record(trial, config, origin, device, "crash", "interrupted by Ctrl-C; not counted", [],
+                math.nan, math.nan)
+        trial.set_user_attr(INTERRUPTED_ATTR, True)
         study.tell(trial, state=TrialState.FAIL)
         raise
     except AutometaError as exc:  # the caller's mistake (columns, device, ...): same for every trial
@@ -548,12 +587,32 @@ def _run_trial(
     except Exception as exc:  # a bug in one configuration's pipeline must not end the search
         status, message, score = "crash", f"{type(exc).__name__}: {_first_line(exc)}", math.nan
         fold_scores, std, fit_seconds = [], math.nan, math.nan
+    if status == "timeout" and budget_ends is not None and time.perf_counter() >= budget_ends - 0.05:
+        # not this configuration's fault: a resumed study runs it again
+        message = f"stopped when the time budget ran out ({time_limit:.1f} s left); not counted"
+        trial.set_user_attr(INTERRUPTED_ATTR, True)
     _record(trial, config, origin, device, status, message, fold_scores, std, fit_seconds)
     if status == "ok":
         return study.tell(trial, score)
     if status == "pruned":
         return study.tell(trial, state=TrialState.PRUNED)
     return study.tell(trial, state=TrialState.FAIL)
+
+
+def _refit_seconds(study: optuna.Study, n_folds: int) -> float:
+    """Expected seconds to refit the best trial's configuration on all rows.
+
+    A fold fits on (k-1)/k of the rows, so one fit on all of them takes about the mean fold fit
+    time times k/(k-1); with a margin of 30 % and half a second for starting the process.
+    """
+    best = None
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if best is None or t.value > best.value:
+            best = t
+    if best is None or best.user_attrs.get("fit_seconds") is None:
+        return 0.0
+    per_fold = float(best.user_attrs["fit_seconds"]) / max(1, n_folds)
+    return 1.3 * per_fold * n_folds / max(1, n_folds - 1) + 0.5
 
 
 def worker_id(pid: Optional[int] = None) -> str:
@@ -649,18 +708,32 @@ def trial_config(trial: FrozenTrial) -> dict:
 
 
 def params_text(config: dict, max_params: int = 4) -> str:
-    """Short text of a configuration's first (most influential) parameters, e.g. ``C=1, penalty=l2``."""
+    """Short text of a configuration's first (most influential) parameters, e.g. ``C=1, penalty=l2``.
+
+    Shows the hyperparameters as the estimator receives them (:func:`autometa.space.model_params`:
+    ``gamma=0.0065``, not ``gamma=value, gamma_value=0.0065``), in the space's order (most
+    influential first), floats to 3 significant digits. The leaderboard, the ``recommend`` table
+    and the report all use it.
+    """
+    params = space.model_params(config)
     items = []
-    for key, value in list(config.get("params", {}).items())[:max_params]:
-        if isinstance(value, float):
-            value = f"{value:.3g}"
+    for key, value in list(params.items())[:max_params]:
+        if isinstance(value, (float, np.floating)):
+            value = f"{float(value):.3g}"
         items.append(f"{key}={value}")
-    more = len(config.get("params", {})) - max_params
+    more = len(params) - max_params
     return ", ".join(items) + (", ..." if more > 0 else "")
 
 
-def leaderboard(study: optuna.Study) -> pd.DataFrame:
-    """One row per finished trial: successful ones by score (best first), then pruned, then failed."""
+def leaderboard(study: optuna.Study, metric: Optional[str] = None) -> pd.DataFrame:
+    """One row per finished trial: successful ones by score (best first), then pruned, then failed.
+
+    ``score`` is stored higher-is-better (losses negated); ``metric_value`` is the metric's own
+    value (``rmse`` positive), for ``metric`` (default: the study's ``metric`` attribute).
+    """
+    from autometa.display import metric_value
+
+    metric = metric or study.user_attrs.get("metric")
     rows = []
     order = {TrialState.COMPLETE: 0, TrialState.PRUNED: 1, TrialState.FAIL: 2}
     for t in study.get_trials(deepcopy=False, states=tuple(order)):
@@ -683,7 +756,8 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     frame = frame.sort_values(["_rank", "score", "trial"], ascending=[True, False, True],
                               na_position="last", kind="stable")
     frame = frame.drop(columns="_rank").reset_index(drop=True)
-    for col in ("score", "std", "fit_seconds"):
+    frame["metric_value"] = [metric_value(metric, s) for s in frame["score"]]
+    for col in ("score", "metric_value", "std", "fit_seconds"):
         frame[col] = frame[col].astype("float64")
     frame["trial"] = frame["trial"].astype("int64")
     return frame
@@ -695,10 +769,10 @@ def _result(study: optuna.Study, metric: str, task: str, device: str, elapsed: f
     finished = [t for t in trials if t.state.is_finished()]
     complete = [t for t in finished if t.state == TrialState.COMPLETE]
     if not complete:
-        if not finished:
-            raise AutometaError(
+        if not [t for t in finished if not _interrupted(t)]:
+            raise NoTrialFinished(
                 f"no trial finished within the time budget of {time_budget:g} s; raise the time budget"
-                if time_budget is not None else "no trial ran; raise n_trials"
+                if time_budget is not None else "no trial finished; raise n_trials", study=study,
             )
         failed = [t for t in finished if t.state == TrialState.FAIL]
         messages = Counter(t.user_attrs.get("message") or "unknown error" for t in failed)
@@ -707,8 +781,8 @@ def _result(study: optuna.Study, metric: str, task: str, device: str, elapsed: f
         hint = ("raise the time budget or the trial time limit"
                 if statuses and statuses.most_common(1)[0][0] == "timeout"
                 else "check the data or try other algorithms")
-        raise AutometaError(
-            f"all {len(finished)} trials failed; most common error: {common}; {hint}"
+        raise NoTrialFinished(
+            f"all {len(finished)} trials failed; most common error: {common}; {hint}", study=study,
         )
     best = max(complete, key=lambda t: (t.value, -t.number))
     std = best.user_attrs.get("std")
@@ -719,11 +793,22 @@ def _result(study: optuna.Study, metric: str, task: str, device: str, elapsed: f
         best_std=float(std) if std is not None else math.nan,
         metric=metric,
         task=task,
-        leaderboard=leaderboard(study),
+        leaderboard=leaderboard(study, metric),
         n_trials=sum(not _interrupted(t) for t in finished),
         device=device,
         elapsed=elapsed,
     )
+
+
+def result_of(study: optuna.Study) -> SearchResult:
+    """The outcome so far of an autometa study (e.g. one interrupted by Ctrl-C).
+
+    Raises :class:`NoTrialFinished` when no trial completed.
+    """
+    attrs = study.user_attrs
+    devices = [t.user_attrs.get("device") for t in study.get_trials(deepcopy=False)]
+    device = next((d for d in reversed(devices) if d), "cpu")
+    return _result(study, attrs.get("metric", ""), attrs.get("task", ""), device, 0.0, None)
 
 
 def load_result(storage: Union[str, os.PathLike, optuna.storages.BaseStorage],

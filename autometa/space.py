@@ -381,6 +381,55 @@ def config_id(config: Config) -> str:
     return hashlib.sha1(_key(config).encode()).hexdigest()[:12]
 
 
+# ---------------------------------------------------------------- decoding (what the model receives)
+def _encoded_params() -> dict[tuple[str, str], tuple[Any, str]]:
+    """Hyperparameters searched as a categorical switch plus a numeric value.
+
+    A parameter named ``<switch>_<choice>`` that is active only when ``<switch> == <choice>``
+    holds the switch's numeric value (``gamma`` = "value" -> ``gamma_value``; ``max_features`` =
+    "fraction" -> ``max_features_fraction``). Returns (algorithm, switch) -> (choice, value name).
+    """
+    out: dict[tuple[str, str], tuple[Any, str]] = {}
+    for a in ALGORITHMS.values():
+        for p in a.params:
+            if p.condition is not None and len(p.condition[1]) == 1:
+                switch, (choice,) = p.condition
+                if p.name == f"{switch}_{choice}":
+                    out[(a.name, switch)] = (choice, p.name)
+    return out
+
+
+#: (algorithm, switch) -> (the switch's choice that hands over to a numeric parameter, its name)
+ENCODED_PARAMS: dict[tuple[str, str], tuple[Any, str]] = _encoded_params()
+
+
+def model_params(config: Config) -> dict[str, Any]:
+    """A configuration's hyperparameters as the estimator receives them, in space order.
+
+    Switch + value pairs are decoded into one argument named like the switch:
+    ``gamma="value", gamma_value=0.0065`` -> ``gamma=0.0065``; ``gamma="scale"`` stays ``"scale"``
+    (the value parameter is dropped either way). :func:`autometa.pipeline.build_pipeline` builds
+    the estimators from this, and every display of a configuration shows it. Parameters the space
+    does not know are kept, after the known ones.
+    """
+    algorithm = config.get("algorithm")
+    params = dict(config.get("params") or {})
+    algo = ALGORITHMS.get(algorithm) if isinstance(algorithm, str) else None
+    known = [p.name for p in algo.params] if algo is not None else []
+    names = list(dict.fromkeys([n for n in known if n in params] + list(params)))
+    values = {ENCODED_PARAMS[(algorithm, n)][1] for n in names if (algorithm, n) in ENCODED_PARAMS}
+    out: dict[str, Any] = {}
+    for name in names:
+        if name in values:
+            continue
+        value = params[name]
+        choice, value_name = ENCODED_PARAMS.get((algorithm, name), (None, None))
+        if value_name is not None and value == choice and value_name in params:
+            value = params[value_name]
+        out[name] = value
+    return out
+
+
 # ---------------------------------------------------------------- encoding
 def _slots() -> list[tuple[str, str]]:
     slots: list[tuple[str, str]] = []

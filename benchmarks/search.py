@@ -63,7 +63,8 @@ def machine_info() -> dict[str, Any]:
     import optuna
     import sklearn
 
-    from autometa.benchmark import cpu_model
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from warmstart_harness import cpu_model
 
     cpu = cpu_model()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

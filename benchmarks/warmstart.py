@@ -1,8 +1,9 @@
-"""Warm-start benchmark: leave-datasets-out over the metabase (see autometa/benchmark.py).
+"""Warm-start benchmark: leave-datasets-out over the metabase (the code is in warmstart_harness.py).
 
-Same code as ``autometa benchmark``. Resumable: results are appended per (dataset, method) to
-benchmarks/results/warmstart.csv and finished pairs are skipped; ``--report-only`` rewrites
-warmstart.md / warmstart.png from the CSV. Example (the full run, hours of CPU)::
+Resumable: results are appended per (dataset, method) to benchmarks/results/warmstart.csv (next
+to this script, whatever the current directory) and finished pairs are skipped; ``--report-only``
+rewrites warmstart.md / warmstart.png from the CSV. The flaml-* methods need the bench extra
+(``pip install -e ".[bench]"``). Example (the full run, hours of CPU)::
 
     python benchmarks/warmstart.py --datasets 45 --budgets 1,3,10,25,50
 """
@@ -11,10 +12,13 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # warmstart_harness, also when imported
 
 
 def main(argv: list[str] | None = None) -> None:
-    from autometa.benchmark import main as run
+    from warmstart_harness import DEFAULT_OUT_DIR, main as run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=int, default=None, help="held-out datasets (default: all complete)")
@@ -24,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=None, help="search seed (default: the metabase's; sets the folds)")
     parser.add_argument("--top-k", type=int, default=10, help="recommendations enqueued before TPE")
     parser.add_argument("--dataset-ids", default=None, help="only these metabase dataset ids")
-    parser.add_argument("--out-dir", default="benchmarks/results", help="where the CSV/MD/PNG go")
+    parser.add_argument("--out-dir", default=str(DEFAULT_OUT_DIR),
+                        help="where the CSV/MD/PNG go (default: benchmarks/results next to this script)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the report from the CSV")
     args = parser.parse_args(argv)
     command = "python benchmarks/warmstart.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))

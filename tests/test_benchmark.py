@@ -1,14 +1,28 @@
-"""The warm-start benchmark end to end on a tiny metabase built in tmp_path (budgets 1,2)."""
+"""The warm-start benchmark end to end on a tiny metabase built in tmp_path (budgets 1,2).
+
+The harness lives in benchmarks/warmstart_harness.py (not in the package), so the repository's
+benchmarks folder is put on sys.path. The methods that need no FLAML run here with the test
+extra only; the FLAML ones run in their own test, skipped (visibly) without the bench extra.
+"""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from autometa.benchmark import METHODS, read_results, run_benchmark, select_datasets, summarise, write_report
-from autometa.metabase.build import BuildSettings, build_metabase
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from autometa.metabase.build import BuildSettings, build_metabase  # noqa: E402
+from warmstart_harness import (  # noqa: E402
+    FLAML_METHODS, METHODS, read_results, run_benchmark, select_datasets, summarise, write_report,
+)
+
+#: every method that runs with the project's dependencies alone
+CORE_METHODS = [m for m in METHODS if m not in FLAML_METHODS]
 from autometa.metalearn import LeakageError, train
 
 
@@ -43,9 +57,10 @@ def tiny_metabase(tmp_path_factory):
 def test_benchmark_writes_csv_md_png_and_resumes(tiny_metabase, tmp_path):
     out = tmp_path / "results"
     lines: list[str] = []
-    csv_path = run_benchmark(tiny_metabase, out, n_datasets=2, budgets=[1, 2], log=lines.append)
+    csv_path = run_benchmark(tiny_metabase, out, n_datasets=2, budgets=[1, 2], methods=CORE_METHODS,
+                             log=lines.append)
     res = read_results(csv_path)
-    assert set(res["method"]) == set(METHODS)
+    assert set(res["method"]) == set(CORE_METHODS)
     assert res["dataset_id"].nunique() == 2
     assert (res["status"] == "ok").all(), res[["method", "note"]]
     searches = res[res["method"].isin(["tpe", "random", "autometa-combined"])]
@@ -54,9 +69,9 @@ def test_benchmark_writes_csv_md_png_and_resumes(tiny_metabase, tmp_path):
     assert res[res["method"].str.startswith("autometa")]["n_train_datasets"].astype(int).eq(3).all()
 
     # resumable: a second call finds every (dataset, method) done and appends nothing
-    run_benchmark(tiny_metabase, out, n_datasets=2, budgets=[1, 2], log=lines.append)
+    run_benchmark(tiny_metabase, out, n_datasets=2, budgets=[1, 2], methods=CORE_METHODS, log=lines.append)
     assert len(read_results(csv_path)) == len(res)
-    assert (res[res["method"].str.startswith("autometa") | (res["method"] == "flaml-automl")]["top_k"] == 10).all()
+    assert (res[res["method"].str.startswith("autometa")]["top_k"] == 10).all()
     assert res[res["method"].isin(["tpe", "random"])]["top_k"].isna().all()
     # another number of enqueued recommendations re-runs only the methods that depend on it
     run_benchmark(tiny_metabase, out, n_datasets=1, budgets=[1, 2], top_k=1, log=lines.append,
@@ -65,11 +80,11 @@ def test_benchmark_writes_csv_md_png_and_resumes(tiny_metabase, tmp_path):
     new = again.iloc[len(res):]
     assert list(new["method"]) == ["autometa-knn"] and list(new["top_k"]) == [1]
 
-    md, png = write_report(csv_path, budgets=[1, 2], command="autometa benchmark --budgets 1,2",
+    md, png = write_report(csv_path, budgets=[1, 2], command="python benchmarks/warmstart.py --budgets 1,2",
                            metabase=tiny_metabase)
     text = md.read_text()
     assert "Mean normalised score" in text and "Mean rank" in text and "## Targets" in text
-    assert "autometa benchmark --budgets 1,2" in text
+    assert "python benchmarks/warmstart.py --budgets 1,2" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     s = summarise(res, [1, 2])
     assert len(s.datasets) == 2
@@ -91,7 +106,7 @@ def test_selection_is_deterministic_and_balanced():
 
 
 def test_failed_rows_are_tried_again_and_flaml_sees_plain_names():
-    from autometa.benchmark import CSV_COLUMNS, _done, _plain_names
+    from warmstart_harness import CSV_COLUMNS, _done, _plain_names
 
     base = {c: "" for c in CSV_COLUMNS}
     rows = pd.DataFrame([
@@ -106,3 +121,33 @@ def test_failed_rows_are_tried_again_and_flaml_sees_plain_names():
     assert _done(rows, "d", "tpe", 0, 50, 10) is not None
     X = pd.DataFrame({"char_freq_;": [1.0], 'say "hi"': [2.0]})
     assert list(_plain_names(X).columns) == ["x0", "x1"] and list(X.columns) == ["char_freq_;", 'say "hi"']
+
+
+def test_flaml_methods(tiny_metabase, tmp_path):
+    """FLAML zero-shot and FLAML AutoML (which takes autometa-combined's wall-clock time)."""
+    pytest.importorskip("flaml", reason="flaml is in the bench extra")
+    csv_path = run_benchmark(tiny_metabase, tmp_path / "results", n_datasets=1, budgets=[1, 2],
+                             methods=["autometa-combined", *FLAML_METHODS], log=lambda m: None)
+    res = read_results(csv_path)
+    assert set(res["method"]) == {"autometa-combined", *FLAML_METHODS}
+    assert (res["status"] == "ok").all(), res[["method", "note"]]
+    assert (res[res["method"] == "flaml-automl"]["top_k"] == 10).all()
+
+
+def test_flaml_methods_without_flaml_are_a_config_error(tiny_metabase, tmp_path, monkeypatch):
+    """Without the bench extra the FLAML methods are refused up front, naming the extra."""
+    import importlib.util
+
+    from autometa.errors import ConfigError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "flaml" else real(name, *a))
+    with pytest.raises(ConfigError, match="bench extra"):
+        run_benchmark(tiny_metabase, tmp_path / "results", n_datasets=1, budgets=[1], methods=["flaml-zeroshot"],
+                      log=lambda m: None)
+
+
+def test_default_results_folder_is_next_to_the_harness():
+    import warmstart_harness
+
+    assert warmstart_harness.DEFAULT_OUT_DIR == Path(__file__).resolve().parents[1] / "benchmarks" / "results"

@@ -95,7 +95,8 @@ def test_fit_then_predict_round_trip(workdir, capsys):
 def test_fit_json_shape(workdir, capsys):
     obj, _ = fit_json(capsys, "train.csv", "--trials", 2, *FAST, "--output", "m.joblib")
     assert set(obj) == {"best_score", "metric", "best_config", "n_trials", "model_path", "device",
-                        "task", "target"}
+                        "task", "target", "fallback", "elapsed"}
+    assert obj["fallback"] is False and obj["elapsed"] > 0
     assert obj["metric"] == "roc_auc" and obj["task"] == "binary" and obj["target"] == "bought"
     assert obj["n_trials"] == 2 and obj["device"] == "cpu" and obj["model_path"] == "m.joblib"
     assert obj["best_config"]["algorithm"] in ("linear", "lightgbm")

@@ -18,6 +18,7 @@ from autometa.data import (
     Dataset,
     align_features,
     check_stratifiable,
+    describe_rare_classes,
     from_xy,
     infer_task,
     load_data,
@@ -504,14 +505,22 @@ def test_wide_arff_is_fast(tmp_path: Path) -> None:
 
 def test_check_stratifiable() -> None:
     y = pd.Series(pd.Categorical(["a"] * 10 + ["b"] * 3 + ["c"], categories=["a", "b", "c", "d"]))
-    check_stratifiable(y[y != "c"], 3)
-    message = data_error(check_stratifiable, y, 2)
-    assert "'c' has 1 row" in message and "fewer folds" in message
-    message = data_error(check_stratifiable, y, 5)
-    assert "'c' has 1 row" in message and "1 other class" in message
-    check_stratifiable(pd.Series([0.1, 0.2, 0.3]), 5)  # regression targets are not checked
+    assert check_stratifiable(y[y != "c"], 3) == (3, [])
+    assert check_stratifiable(y, 2) == (2, ["c"])  # rare classes are kept (training only), not refused
+    assert check_stratifiable(y, 3) == (3, ["c"])
+    assert check_stratifiable(y, 5) == (3, ["c"])  # lowered so that 'a' and 'b' are both validated
+    many = pd.Series(["a"] * 10 + ["b"] * 10 + ["c"] * 4 + ["d"] * 2 + ["e"])
+    assert check_stratifiable(many, 5) == (5, ["e", "d", "c"])  # smallest first
+    assert check_stratifiable(pd.Series([0.1, 0.2, 0.3]), 5) == (5, [])  # regression targets are not checked
+    assert check_stratifiable(pd.Series([0.0, 1.0] * 5 + [2.0]), 5, classification=True) == (5, [2.0])
+    message = data_error(check_stratifiable, pd.Series(["a"] * 10 + ["b"]), 5)
+    assert "'b' has 1 row" in message and "validated" in message
+    assert "one class 'a'" in data_error(check_stratifiable, pd.Series(["a"] * 5), 2)
     with pytest.raises(ConfigError):
         check_stratifiable(y, 1)
+    text = describe_rare_classes(many, ["e", "d", "c"], 5, 5)
+    assert text.startswith("3 class(es) have fewer rows than the 5 cross-validation folds: 'e' (1 row), 'd' (2 rows)")
+    assert "never validated" in text and describe_rare_classes(many, [], 5, 5) == ""
 
 
 def test_align_features() -> None:

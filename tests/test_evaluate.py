@@ -157,10 +157,11 @@ def test_holdout_above_threshold():
 
 
 def test_split_errors():
-    y = np.array(["a"] * 20 + ["rare"] * 3)
-    with pytest.raises(DataError, match="class 'rare' has 3 row") as info:
+    y = np.array(["a"] * 39 + ["rare"])  # binary: the single row of 'rare' could never be validated
+    with pytest.raises(DataError, match="class 'rare' has 1 row") as info:
         make_splits(y, "binary")
     assert "\n" not in str(info.value)
+    y = np.array(["a"] * 20 + ["rare"] * 3)
     assert len(make_splits(y, "binary", cv=3)) == 3
     for bad in (1, 0, 2.5, True):
         with pytest.raises(ConfigError, match="cv="):
@@ -169,6 +170,83 @@ def test_split_errors():
         make_splits(np.array([1.0, np.nan] * 10), "regression")
     with pytest.raises(DataError, match="only 3 rows"):
         make_splits(np.arange(3.0), "regression")
+
+
+def _rare_table():
+    """Two common classes and rare classes of 1, 2 and 4 rows (fewer than 5 folds)."""
+    y = np.array(["a"] * 40 + ["b"] * 30 + ["one"] + ["two"] * 2 + ["four"] * 4)
+    return np.random.default_rng(0).permutation(y)
+
+
+def test_rare_classes_stay_in_training():
+    y = _rare_table()
+    rare = {"one", "two", "four"}
+    with pytest.warns(UserWarning) as record:
+        splits = make_splits(y, "multiclass", seed=0)
+    assert len(record) == 1  # one warning naming every rare class and what was done
+    message = str(record[0].message)
+    assert all(f"'{c}'" in message for c in rare) and "'a'" not in message and "'b'" not in message
+    assert "training part of every fold" in message and "never validated" in message
+    assert len(splits) == 5  # at least two classes are validated with 5 folds: no fewer folds
+    validated = np.concatenate([te for _, te in splits])
+    assert len(validated) == len(set(validated.tolist()))  # every row validated at most once
+    assert not rare & set(y[validated])  # no rare-class row in any validation fold
+    assert sorted(validated.tolist()) == sorted(np.flatnonzero(~np.isin(y, list(rare))).tolist())
+    for train, test in splits:
+        assert not set(train) & set(test) and len(train) + len(test) == len(y)
+        assert set(y[train]) == set(y)  # every fold's model sees every class
+        assert np.all(np.diff(train) > 0) and np.all(np.diff(test) > 0)
+    with pytest.warns(UserWarning):
+        again = make_splits(y, "multiclass", seed=0)  # still seeded
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(splits, again))
+    # the holdout split keeps a 1-row class in training too
+    with pytest.warns(UserWarning, match="'one' \\(1 row\\)"):
+        (train, test), = make_splits(y, "multiclass", holdout_above=10, seed=0)
+    assert "one" in set(y[train]) and "one" not in set(y[test]) and len(train) + len(test) == len(y)
+
+
+def test_rare_classes_lower_the_folds_only_when_needed():
+    y = np.array(["a"] * 20 + ["rare"] * 3)  # binary: the minority class must be validated
+    with pytest.warns(UserWarning, match="'rare' \\(3 rows\\).*using 3 instead"):
+        splits = make_splits(y, "binary", seed=0)
+    assert len(splits) == 3 and all((y[te] == "rare").sum() == 1 for _, te in splits)
+    y = np.array(["a"] * 30 + ["b"] * 3 + ["c"])  # multiclass: 3 folds validate 'a' and 'b'
+    with pytest.warns(UserWarning, match="'c' \\(1 row\\)"):
+        splits = make_splits(y, "multiclass", cv=5, seed=0)
+    assert len(splits) == 3 and all("c" not in set(y[te]) for _, te in splits)
+    with pytest.raises(DataError, match="class 'b' has 1 row"):  # nothing to validate against
+        make_splits(np.array(["a"] * 30 + ["b", "c"]), "multiclass")
+    import warnings
+    with warnings.catch_warnings():  # no rare class: no warning, the usual stratified folds
+        warnings.simplefilter("error")
+        make_splits(np.array(["a"] * 30 + ["b"] * 5), "binary")
+
+
+def test_metrics_on_a_fold_without_some_classes():
+    labels = np.array(["a", "b", "c", "d"])  # 'c' and 'd' are absent from this validation fold
+    y_true = np.array(["a", "a", "b", "b"])
+    proba = np.array([[0.7, 0.1, 0.1, 0.1], [0.4, 0.4, 0.1, 0.1], [0.2, 0.6, 0.1, 0.1], [0.1, 0.8, 0.05, 0.05]])
+    pred = labels[np.argmax(proba, axis=1)]
+    assert METRICS["log_loss"](y_true, proba, labels) == pytest.approx(
+        -np.mean(np.log([0.7, 0.4, 0.6, 0.8])))
+    assert METRICS["roc_auc"](y_true, proba, labels) == pytest.approx(1.0)  # over 'a' and 'b'
+    assert METRICS["f1_macro"](y_true, pred, labels) == pytest.approx(1.0)  # absent classes not 0
+    assert METRICS["accuracy"](y_true, pred, labels) == 1.0
+
+
+def test_evaluate_with_rare_classes_scores_every_fold():
+    rng = np.random.default_rng(1)
+    y = pd.Series(_rare_table())
+    X = pd.DataFrame({"x1": rng.normal(size=len(y)) + (y == "a"), "x2": rng.normal(size=len(y)),
+                      "color": pd.Categorical(rng.choice(["u", "v"], size=len(y))),
+                      "city": pd.Categorical(rng.choice(["p", "q", "r"], size=len(y)))})
+    with pytest.warns(UserWarning):
+        splits = make_splits(y, "multiclass", seed=0)
+    for metric in ("log_loss", "roc_auc", "f1_macro"):
+        res = evaluate_config(FAST_RF, X, y, COLUMN_TYPES, "multiclass", metric=metric, splits=splits)
+        assert res.status == "ok", res.message
+        assert len(res.fold_scores) == 5 and all(np.isfinite(res.fold_scores))
+        assert all(np.isfinite(v) for fold in res.fold_metrics for v in fold.values())
 
 
 # ---------------------------------------------------------------- evaluate_config

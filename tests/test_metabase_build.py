@@ -167,13 +167,20 @@ def test_candidate_set_is_shared_per_task_kind():
     assert len({space.config_id(c) for c in r}) == len(r)
 
 
-def test_stratified_subsample_keeps_shares_and_drops_tiny_classes():
-    y = pd.Series(pd.Categorical(["a"] * 900 + ["b"] * 95 + ["c"] * 3 + ["d"] * 2))
+def test_stratified_subsample_keeps_shares_and_every_class():
+    y = pd.Series(pd.Categorical(["a"] * 900 + ["b"] * 95 + ["c"] * 3 + ["d"] * 2 + ["e"]))
     idx, dropped = stratified_subsample(y, "multiclass", 200, seed=0, min_class_rows=3)
-    assert dropped == ["d"]
+    assert dropped == []  # tiny classes are kept whole (make_splits keeps them in training)
     assert len(idx) == 200 and len(set(idx)) == 200
     counts = y.iloc[idx].value_counts()
-    assert counts["a"] in range(175, 182) and counts["b"] in range(17, 22) and counts["c"] == 3
+    assert counts["a"] in range(175, 182) and counts["b"] in range(17, 22)
+    assert (counts["c"], counts["d"], counts["e"]) == (3, 2, 1)
+    # the same rows as the metafeatures' subsample with the same floor (one implementation)
+    from autometa.metafeatures import stratified_subsample as mf_subsample
+    np.testing.assert_array_equal(idx, mf_subsample(y, "multiclass", 200, 0, min_class_rows=3))
+    # fewer rows than classes: some class must go, and is reported
+    few, lost = stratified_subsample(pd.Series(list("aabbccdd")), "multiclass", 3, seed=0)
+    assert len(few) == 3 and len(lost) == 1
     again, _ = stratified_subsample(y, "multiclass", 200, seed=0, min_class_rows=3)
     np.testing.assert_array_equal(idx, again)
     small, _ = stratified_subsample(pd.Series(np.arange(50.0)), "regression", 200)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from autometa import space
-from autometa.errors import AutometaError, ConfigError, DataError
+from autometa.errors import AutometaError, ConfigError
 from autometa.metabase.sources import SourceItem, list_source
 from autometa.metabase.store import Metabase, content_checksum, library_versions
 
@@ -128,46 +128,26 @@ def candidate_configs(task: str, per_algorithm: int, seed: int = 0,
 
 def stratified_subsample(y: pd.Series, task: str, max_rows: int, seed: int = 0,
                          min_class_rows: int = 2) -> tuple[np.ndarray, list[str]]:
-    """Row indices of a subsample of at most ``max_rows`` rows and the classes dropped.
+    """Row indices of a subsample of at most ``max_rows`` rows and the classes it lost.
 
-    Classification keeps every class's share (each class gets at least ``min_class_rows`` rows)
-    and drops classes with fewer than ``min_class_rows`` rows in total (they cannot be split);
-    regression draws uniformly. The indices are sorted; same inputs, same rows.
+    Calls :func:`autometa.metafeatures.stratified_subsample` (the one stratified subsample):
+    classification keeps every class's share, each class at least ``min_class_rows`` rows (all
+    of a smaller class) while ``max_rows`` allows, so no class is dropped; classes with fewer
+    rows than the folds are then kept in training by :func:`autometa.evaluate.make_splits`.
+    The classes returned are those without a row in the subsample (only when ``max_rows`` is
+    below the number of classes). Regression draws uniformly. Indices are sorted; same inputs,
+    same rows.
     """
-    rng = np.random.default_rng(seed)
-    n = len(y)
+    from autometa.metafeatures import stratified_subsample as subsample
+
+    rows = subsample(pd.Series(y), task, int(max_rows), seed, min_class_rows=min_class_rows)
+    idx = np.arange(len(y)) if rows is None else rows
     if task == "regression":
-        if n <= max_rows:
-            return np.arange(n), []
-        return np.sort(rng.choice(n, size=max_rows, replace=False)), []
-    codes = pd.Series(y).astype("category")
-    counts = codes.value_counts()
-    dropped = [str(c) for c, k in counts.items() if 0 < k < min_class_rows]
-    keep_classes = [c for c, k in counts.items() if k >= min_class_rows]
-    members = {c: np.flatnonzero((codes == c).to_numpy()) for c in keep_classes}
-    total = sum(len(m) for m in members.values())
-    if total <= max_rows:
-        idx = np.concatenate(list(members.values())) if members else np.array([], dtype=int)
-        return np.sort(idx), dropped
-    quota = {c: max(min_class_rows, int(math.floor(len(m) * max_rows / total))) for c, m in members.items()}
-    # hand out what is left to the classes with the largest remainders (deterministic order)
-    left = max_rows - sum(quota.values())
-    if left > 0:
-        rema = sorted(members, key=lambda c: (-(len(members[c]) * max_rows / total - quota[c]), str(c)))
-        for c in rema:
-            if left <= 0:
-                break
-            if quota[c] < len(members[c]):
-                quota[c] += 1
-                left -= 1
-    while left < 0:  # minimum quotas overshot: take from the biggest classes
-        c = max(members, key=lambda k: (quota[k], str(k)))
-        if quota[c] <= min_class_rows:
-            break
-        quota[c] -= 1
-        left += 1
-    parts = [rng.choice(m, size=min(quota[c], len(m)), replace=False) for c, m in members.items()]
-    return np.sort(np.concatenate(parts)), dropped
+        return idx, []
+    labels = pd.Series(y).astype("category")
+    kept = set(labels.iloc[idx].dropna().unique().tolist())
+    dropped = [str(c) for c, k in labels.value_counts().items() if k > 0 and c not in kept]
+    return idx, dropped
 
 
 def _per_fold(value: Any, n_done: int, i: int) -> float:
@@ -475,17 +455,25 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
     y = ds.y.iloc[idx].reset_index(drop=True)
     if ds.task != "regression":
         y = y.cat.remove_unused_categories() if isinstance(y.dtype, pd.CategoricalDtype) else y
-        if pd.Series(y).nunique() < 2:
-            raise DataError(f"fewer than 2 classes with at least {settings.cv} rows; cannot cross-validate")
     if dropped:
-        log(f"note {name}: classes with fewer than {settings.cv} rows left out of the runs: {', '.join(dropped[:8])}",
-            console=False)
+        log(f"note {name}: classes without a row in the {settings.max_rows}-row subsample: "
+            f"{', '.join(dropped[:8])}", console=False)
     task = ds.task
     metric = default_metric(task)
-    splits = make_splits(y, task, cv=settings.cv, seed=settings.seed)
+    # rare classes (fewer rows than folds) stay in every training fold, never validated: the
+    # warning saying so goes to the log (DataError, when no two classes can be validated, skips)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        splits = make_splits(y, task, cv=settings.cv, seed=settings.seed)
+    rare = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    for message in rare:
+        log(f"note {name}: {message}", console=False)
     n_folds = len(splits) if hasattr(splits, "__len__") else settings.cv
+    # classes_left_out: classes no run validates (lost by the subsample, or kept in training only)
+    not_validated = len(set(pd.Series(y).unique()) - set(np.unique(np.concatenate(
+        [np.asarray(y)[te] for _, te in splits])))) if task != "regression" else 0
     store.update_dataset(dataset_id, rows_used=int(len(y)), n_folds=int(n_folds),
-                         classes_left_out=len(dropped))
+                         classes_left_out=len(dropped) + not_validated)
 
     configs = candidate_configs(task, settings.configs_per_algorithm, settings.seed, settings.algorithms)
     ids = store.add_configs(configs, task)

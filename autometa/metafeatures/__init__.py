@@ -85,11 +85,14 @@ def group_names(group: str, task: str) -> list[str]:
     return list(_module(group).names(task))
 
 
-def stratified_subsample(y: pd.Series, task: str, max_rows: int, seed: int) -> Optional[np.ndarray]:
+def stratified_subsample(y: pd.Series, task: str, max_rows: int, seed: int,
+                         min_class_rows: int = 1) -> Optional[np.ndarray]:
     """Sorted row positions of a subsample of at most ``max_rows`` rows, or None if all fit.
 
+    The one stratified subsample of the project (the metabase build and benchmark call it).
     Classification: per-class quotas proportional to class size (largest remainders), each
-    present class keeping at least one row while ``max_rows`` allows. Regression: uniform.
+    present class keeping at least ``min(its rows, min_class_rows)`` rows (at least one, so no
+    class is lost) while ``max_rows`` allows. Regression: uniform.
     """
     n = len(y)
     if n <= max_rows:
@@ -103,7 +106,10 @@ def stratified_subsample(y: pd.Series, task: str, max_rows: int, seed: int) -> O
     sizes = np.bincount(inverse)
     exact = sizes * (max_rows / n)
     quota = np.floor(exact).astype(np.int64)
-    if max_rows >= len(strata):
+    floor = np.minimum(sizes, max(1, int(min_class_rows)))
+    if max_rows >= floor.sum():
+        quota = np.maximum(quota, floor)
+    elif max_rows >= len(strata):
         quota = np.maximum(quota, 1)
     # fix the total: give spare rows to the largest remainders, take excess from the largest quotas
     order = np.argsort(-(exact - np.floor(exact)), kind="stable")

@@ -21,11 +21,17 @@ recommendation), and every method is evaluated with the metabase's own protocol 
 One CSV row per (dataset, method) is appended as soon as it finishes (per-trial scores and
 elapsed times as JSON lists), so a killed run resumes where it stopped; :func:`write_report`
 turns the CSV into Markdown and a PNG (mean normalised score vs trials).
+
+This harness is not part of the ``autometa`` package (it lives in benchmarks/ and is run by
+``benchmarks/warmstart.py``). FLAML, from the ``bench`` extra, is imported only inside the
+``flaml-*`` runners, so everything else here (and tests/test_benchmark.py) works without it.
+Results go to ``benchmarks/results/`` by default, wherever the command is run from.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -46,13 +52,19 @@ from autometa.errors import ConfigError, DataError
 
 __all__ = [
     "METHODS", "WARM_METHODS", "DEFAULT_BUDGETS", "CSV_COLUMNS", "Protocol", "read_protocol",
-    "select_datasets", "run_benchmark", "write_report", "summarise",
+    "select_datasets", "run_benchmark", "write_report", "summarise", "FLAML_METHODS", "DEFAULT_OUT_DIR",
 ]
+
+#: this folder (benchmarks/); default results go to its results/ subfolder, whatever the CWD
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_OUT_DIR = BENCH_DIR / "results"
 
 WARM_METHODS = ("autometa-knn", "autometa-portfolio", "autometa-ranker", "autometa-combined")
 SEARCH_METHODS = WARM_METHODS + ("tpe", "random")
 SINGLE_METHODS = ("lightgbm-default", "flaml-zeroshot")
 METHODS = SEARCH_METHODS + SINGLE_METHODS + ("flaml-automl",)
+#: the methods that need FLAML (the ``bench`` extra); the others need only autometa's dependencies
+FLAML_METHODS = ("flaml-zeroshot", "flaml-automl")
 #: the autometa method whose wall-clock time FLAML AutoML receives, and which the targets name
 MAIN = "autometa-combined"
 DEFAULT_BUDGETS = (1, 3, 10, 25, 50)
@@ -484,7 +496,7 @@ def _default_train(store: Any, exclude: list[str]) -> Any:
 
 def run_benchmark(
     metabase: Optional[Path] = None,
-    out_dir: Path = Path("benchmarks/results"),
+    out_dir: Path = DEFAULT_OUT_DIR,
     *,
     n_datasets: Optional[int] = None,
     budgets: Sequence[int] = DEFAULT_BUDGETS,
@@ -511,6 +523,10 @@ def run_benchmark(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ConfigError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    needs_flaml = [m for m in methods if m in FLAML_METHODS]
+    if needs_flaml and importlib.util.find_spec("flaml") is None:
+        raise ConfigError(f"method(s) {', '.join(needs_flaml)} need FLAML, from the bench extra "
+                          "(pip install -e \".[bench]\"); or leave them out with --methods")
     budgets = sorted({int(b) for b in budgets})
     if not budgets or budgets[0] < 1:
         raise ConfigError(f"budgets must be positive trial counts, got {budgets}")
@@ -527,7 +543,7 @@ def run_benchmark(
         chosen = complete.set_index("dataset_id").loc[list(dataset_ids)].reset_index()
     else:
         chosen = select_datasets(complete, n_datasets, seed=seed)
-    roots = list(source_roots or []) + [Path.cwd(), store.root.resolve().parent]
+    roots = list(source_roots or []) + [Path.cwd(), BENCH_DIR.parent, store.root.resolve().parent]
     sources = _Sources(protocol.sources, roots)
     csv_path = Path(out_dir) / f"{stem}.csv"
     log(f"benchmark: {len(chosen)} held-out dataset(s) of {len(complete)} complete in {store.root} "
@@ -994,7 +1010,7 @@ def _plot(s: Summary, path: Path) -> None:
     plt.close(fig)
 
 
-# ------------------------------------------------------------------ command line (shared by the CLI)
+# ------------------------------------------------------------------ command line (benchmarks/warmstart.py)
 def parse_list(text: Optional[str], kind: type = str) -> Optional[list]:
     """``"1,3,10"`` -> [1, 3, 10]; None/empty -> None."""
     if text is None or not str(text).strip():
@@ -1006,21 +1022,23 @@ def parse_list(text: Optional[str], kind: type = str) -> Optional[list]:
 
 
 def main(datasets: Optional[int] = None, budgets: Optional[str] = None, methods: Optional[str] = None,
-         metabase: Optional[str] = None, seed: Optional[int] = None, out_dir: str = "benchmarks/results",
+         metabase: Optional[str] = None, seed: Optional[int] = None, out_dir: Optional[str] = None,
          report_only: bool = False, top_k: int = 10, dataset_ids: Optional[str] = None,
          command: Optional[str] = None, log: Callable[[str], None] = print) -> tuple[Path, Path, Path]:
-    """What ``autometa benchmark`` and ``benchmarks/warmstart.py`` run; returns (csv, md, png)."""
+    """What ``benchmarks/warmstart.py`` runs; returns (csv, md, png). ``out_dir`` defaults to
+    benchmarks/results (next to this file), not the current directory."""
     budget_list = parse_list(budgets, int) or list(DEFAULT_BUDGETS)
     method_list = parse_list(methods) or list(METHODS)
-    command = command or " ".join(["autometa"] + sys.argv[1:])
-    csv_path = Path(out_dir) / "warmstart.csv"
+    command = command or " ".join(["python benchmarks/warmstart.py"] + sys.argv[1:])
+    out_dir = Path(out_dir) if out_dir else DEFAULT_OUT_DIR
+    csv_path = out_dir / "warmstart.csv"
     mb = Path(metabase) if metabase else None
 
     def report(path: Path) -> tuple[Path, Path]:
         return write_report(path, budgets=budget_list, command=command, metabase=mb)
 
     if not report_only:
-        csv_path = run_benchmark(mb, Path(out_dir), n_datasets=datasets, budgets=budget_list, methods=method_list,
+        csv_path = run_benchmark(mb, out_dir, n_datasets=datasets, budgets=budget_list, methods=method_list,
                                  seed=seed, top_k=top_k, dataset_ids=parse_list(dataset_ids), command=command,
                                  log=log, after_dataset=report)
         md, png = report(csv_path)
