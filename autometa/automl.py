@@ -148,10 +148,14 @@ def _fallback(ds: Any, candidates: list[dict], seed: int, device: str) -> tuple[
                         "raise the time budget")
 
 
+#: algorithms quick enough to fit on the fallback subsample when the budget is spent
+FAST_ALGORITHMS = ("lightgbm", "linear")
+
+
 def _fallback_candidates(warm: list[dict], task: str, n_rows: int, algorithms: Optional[Sequence[str]]) -> list[dict]:
-    """The first recommendation, then the fast defaults (LightGBM, linear) as a safety net."""
+    """The first recommendation when it is quick to fit, else the fast defaults (LightGBM, linear)."""
     allowed = space.algorithms_for(task, n_rows, include=algorithms)
-    out = [c for c in warm[:1] if c["algorithm"] in allowed]
+    out = [c for c in warm[:1] if c["algorithm"] in allowed and c["algorithm"] in FAST_ALGORITHMS]
     for name in ("lightgbm", "linear"):
         if name in allowed:
             out.append(space.default_config(name, task))
@@ -203,6 +207,10 @@ def fit_automl(
     if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, (int, float))
                                     or not math.isfinite(time_budget) or time_budget <= 0):
         raise ConfigError(f"time_budget={time_budget!r} must be a positive number of seconds")
+    if time_budget is not None:
+        from autometa.limits import warm_up
+
+        warm_up()  # the trial processes' server starts while the meta-features are computed
     # 1. describe + recommend
     tell("describe")
     mark = time.monotonic()
@@ -281,7 +289,8 @@ def fit_automl(
 
     tell("fallback")
     mark = time.monotonic()
-    candidates = ([search.best_config] if search is not None else []) + _fallback_candidates(
+    best = [search.best_config] if search is not None and search.best_config["algorithm"] in FAST_ALGORITHMS else []
+    candidates = best + _fallback_candidates(
         warm, ds.task, len(ds.X), chosen)
     pipeline, config = _fallback(ds, candidates, seed, used_device)
     seconds["fallback"] = time.monotonic() - mark

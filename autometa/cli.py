@@ -68,6 +68,9 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Console-script entry point: run the app, turning user errors into one line + exit 2."""
+    global _STARTED
+    # the console script: the budget counts from the process start; a call from Python: from now
+    _STARTED = _process_started() if argv is None else None
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:
@@ -235,6 +238,9 @@ def _leaderboard_table(result: Any, top: int) -> Any:
     return table
 
 
+_STARTED: Optional[float] = None  # when main() was entered as the console script
+
+
 def _process_started() -> float:
     """When this process started, on the ``time.monotonic()`` clock (now where unknown).
 
@@ -275,6 +281,7 @@ class _ProgressBar:
         self.bar: Any = None
         self.task_id: Any = None
         self.trials = trials
+        self.last: Any = None  # the last search progress, still shown while refitting
         if enabled:
             from rich.progress import BarColumn, Progress, TextColumn
 
@@ -294,11 +301,14 @@ class _ProgressBar:
             self.bar.__exit__(*exc)
 
     def __call__(self, p: Any) -> None:
+        from autometa.display import format_score
+
         if self.bar is None:
             return
-        s = p.search
+        s = p.search if p.search is not None else self.last
+        self.last = s
         done, total = (s.done, s.total) if s is not None else (0, self.trials)
-        best = "-" if s is None or math.isnan(s.best_score) else f"{s.best_score:.4f}"
+        best = "-" if s is None or math.isnan(s.best_score) else format_score(s.metric, s.best_score)
         fields = dict(
             description=self.PHASES.get(p.phase, p.phase), best=best, count=f"trials {min(done, total)}/{total}",
             clock=_eta_text(p, done, total, s.elapsed if s is not None else 0.0),
@@ -332,13 +342,14 @@ def fit_command(
     algorithms: Optional[str] = typer.Option(
         None, "--algorithms", help="Comma-separated algorithms to search (default: all that suit the data)."
     ),
-    output: Optional[Path] = typer.Option(
-        None, "--output", help="Where to save the model (default: <data name>.autometa.joblib here)."
+    output: Optional[str] = typer.Option(
+        None, "--output", metavar="<path>",
+        help="Where to save the model (default: <data name>.autometa.joblib here); never one of the inputs."
     ),
-warm_start: bool = typer.Option(
+    warm_start: bool = typer.Option(
         True, "--warm-start/--no-warm-start",
         help="Start from the meta-model's recommendations (default) or cold with TPE alone."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     trial_time_limit: Optional[float] = typer.Option(
         None, "--trial-time-limit",
         help="Stop a trial after this many seconds (it runs in a child process that is killed)."),
@@ -364,7 +375,7 @@ warm_start: bool = typer.Option(
     from autometa.search import open_storage
     from autometa.space import get_algorithm
 
-    started = _process_started()
+    started = _STARTED if _STARTED is not None else time.monotonic()
     check_limits(trial_time_limit, trial_memory_limit)
     if time_budget is not None and not (math.isfinite(time_budget) and time_budget > 0):
         from autometa.errors import ConfigError
@@ -376,6 +387,7 @@ warm_start: bool = typer.Option(
     for name in names or []:
         get_algorithm(name)
     _check_output_folder(output, inputs=[data], storage=storage)
+    output_path = None if output is None else Path(output)
     if report is not None:
         from autometa.report import check_report_path
 
@@ -390,9 +402,9 @@ warm_start: bool = typer.Option(
             ds = load_data(data, target=target, task=task)
             for note in ds.notes:
                 err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
-            if output is None:
-                output = Path(f"{ds.name}.autometa.joblib")
-                _check_output_folder(output, inputs=[data])
+            if output_path is None:
+                output_path = Path(f"{ds.name}.autometa.joblib")
+                _check_output_folder(output_path, inputs=[data], storage=storage)
             fitted = fit_automl(
                 ds, metric=metric, n_trials=trials, time_budget=time_budget, cv=cv, seed=seed,
                 n_jobs=n_jobs, storage=storage_obj, study_name=study_name or (ds.name if storage else None),
@@ -401,11 +413,11 @@ warm_start: bool = typer.Option(
                 progress=bar, study_attrs={"target": ds.target}, started=started,
             )
     except FitInterrupted as stop:
-        _save_interrupted(stop, ds, output, storage)
+        _save_interrupted(stop, ds, output_path, storage)
         raise typer.Exit(130) from None
     for note in fitted.notes:
         err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
-    result, plan, model_path = fitted.search, fitted.plan, output
+    result, plan, model_path = fitted.search, fitted.plan, output_path
     _fitted_model(fitted, ds).save(model_path)
     if report is not None and result is not None:
         from autometa.report import write_report
@@ -422,6 +434,7 @@ warm_start: bool = typer.Option(
             "best_config": fitted.best_config, "n_trials": 0 if result is None else result.n_trials,
             "model_path": str(model_path), "device": fitted.device, "task": ds.task,
             "target": ds.target, "fallback": fitted.fallback, "elapsed": fitted.elapsed,
+            "seconds": {k: round(v, 3) for k, v in fitted.seconds.items()},
         })
         return
     if result is not None:
@@ -478,11 +491,14 @@ def _save_interrupted(stop: Any, ds: Any, output: Optional[Path], storage: Optio
         err_console.print(f"interrupted: no trial had finished, no model saved{where}{kept}",
                           highlight=False, soft_wrap=True)
         return
+    from autometa.display import format_score
+
     _fitted_model(fitted, ds).save(output)
     n = fitted.search.n_trials if fitted.search is not None else 0
     err_console.print(
         f"interrupted: saved the best model of {n} finished trial(s) ({fitted.best_config['algorithm']}, "
-        f"{fitted.metric} {fitted.best_score:.4f}) to {output}{kept}", highlight=False, soft_wrap=True)
+        f"{fitted.metric} {format_score(fitted.metric, fitted.best_score)}) to {output}{kept}",
+        highlight=False, soft_wrap=True)
 
 
 @app.command("predict")
@@ -594,8 +610,11 @@ def worker_command(
     if as_json:
         print_json(summary)
         return
+    from autometa.display import format_score
+
     console.print(f"worker {me} ran {mine} trial(s); the study has {result.n_trials}, best "
-                  f"{result.metric} {result.best_score:.4f}", highlight=False, soft_wrap=True)
+                  f"{result.metric} {format_score(result.metric, result.best_score)}", highlight=False,
+                  soft_wrap=True)
 
 
 @app.command("export")
@@ -635,9 +654,11 @@ def export_command(
                     "best_config": result.best_config, "n_trials": result.n_trials,
                     "model_path": str(output), "task": ds.task, "target": ds.target})
         return
+    from autometa.display import format_score, metric_direction
+
     console.print(f"best: {result.best_config['algorithm']} {result.metric} "
-                  f"{result.best_score:.4f} of {result.n_trials} trials; model saved to {output}",
-                  highlight=False, soft_wrap=True)
+                  f"{format_score(result.metric, result.best_score)} ({metric_direction(result.metric)}) "
+                  f"of {result.n_trials} trials; model saved to {output}", highlight=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------------------------

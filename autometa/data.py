@@ -34,6 +34,7 @@ __all__ = [
     "infer_task",
     "check_stratifiable",
     "describe_rare_classes",
+    "RareClassWarning",
     "align_features",
 ]
 
@@ -50,6 +51,11 @@ _PEEK_BYTES = 1 << 16
 _TRUE_WORDS = frozenset({"true", "yes", "t", "y"})
 _FALSE_WORDS = frozenset({"false", "no", "f", "n"})
 _MAX_LISTED = 8
+
+
+class RareClassWarning(UserWarning):
+    """Classes with fewer rows than cross-validation folds: kept in training, never validated
+    (see :func:`check_stratifiable`). A UserWarning, so it shows by default."""
 
 
 @dataclass
@@ -77,6 +83,13 @@ class Dataset:
         if self.task == "regression" or not isinstance(self.y.dtype, pd.CategoricalDtype):
             return []
         return [str(c) for c in self.y.cat.categories]
+
+    @property
+    def categories(self) -> dict[str, list[str]]:
+        """Levels of each categorical or boolean feature; give them to :func:`align_features` at
+        prediction time so that categories not seen in training are noted."""
+        return {name: [str(c) for c in self.X[name].cat.categories] for name, kind in self.column_types.items()
+                if kind != "numeric" and name in self.X and isinstance(self.X[name].dtype, pd.CategoricalDtype)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -792,6 +805,37 @@ def _numeric_from_labels(codes: np.ndarray, labels: list[str | None]) -> np.ndar
     return values[codes]
 
 
+#: a numeric column may hold at most this many distinct junk strings ('-', 'error', ...) ...
+_MAX_JUNK_VALUES = 5
+#: ... in fewer than this share of its non-missing cells; those cells become missing
+_MAX_JUNK_SHARE = 0.05
+
+
+def _numeric_with_junk(codes: np.ndarray, labels: list[str | None]) -> tuple[np.ndarray, list[str], int] | None:
+    """Float values of a numeric column that holds a few junk strings, with the junk and its rows.
+
+    A column qualifies when at most ``_MAX_JUNK_VALUES`` distinct non-numbers occupy fewer than
+    ``_MAX_JUNK_SHARE`` of its non-missing cells and at least two distinct numbers remain (a
+    categorical column coded with a few numbers stays categorical). The junk cells become missing.
+    Returns None otherwise (and when there is no junk: :func:`_numeric_from_labels` covers that).
+    """
+    present = [i for i, lab in enumerate(labels) if lab is not None]
+    if not present:
+        return None
+    parsed = pd.to_numeric(pd.Series([labels[i] for i in present], dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan)
+    bad = [i for i, value in zip(present, parsed) if np.isnan(value)]
+    if not bad or len(bad) > _MAX_JUNK_VALUES or len(np.unique(parsed[~np.isnan(parsed)])) < 2:
+        return None
+    counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+    n_junk = int(counts[bad].sum())
+    if n_junk >= _MAX_JUNK_SHARE * int(counts.sum()):
+        return None
+    values = np.full(len(labels) + 1, np.nan)
+    values[present] = parsed
+    return values[codes], [str(labels[i]) for i in bad], n_junk
+
+
 def _object_labels(series: pd.Series) -> tuple[np.ndarray, list[str | None], bool]:
     """Factorize a column of arbitrary objects into codes + string labels (markers -> None).
 
@@ -813,8 +857,12 @@ def _object_labels(series: pd.Series) -> tuple[np.ndarray, list[str | None], boo
     return np.asarray(codes), labels, scalar
 
 
-def _type_feature(series: pd.Series) -> tuple[str | None, Any, str | None]:
-    """Classify one feature column: (type, converted values, drop reason); type None when dropped."""
+def _type_feature(series: pd.Series, junk: list | None = None) -> tuple[str | None, Any, str | None]:
+    """Classify one feature column: (type, converted values, drop reason); type None when dropped.
+
+    A text column of numbers with a few junk strings (:func:`_numeric_with_junk`) is numeric, the
+    junk cells missing; ``(junk strings, rows)`` is then appended to ``junk`` when given.
+    """
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         # declared categories (ARFF nominals, pandas categoricals) keep their declared levels, so that
@@ -843,6 +891,11 @@ def _type_feature(series: pd.Series) -> tuple[str | None, Any, str | None]:
     numeric = _numeric_from_labels(codes, labels)
     if numeric is not None:
         return "numeric", numeric, None
+    tolerant = _numeric_with_junk(codes, labels)
+    if tolerant is not None:
+        if junk is not None:
+            junk.append(tolerant[1:])
+        return "numeric", tolerant[0], None
     if _looks_datetime(present):
         return None, None, "datetime"
     if _looks_free_text(present, int((codes >= 0).sum())):
@@ -870,12 +923,90 @@ def _plain_numeric(dtype: Any) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind in "iuf"
 
 
-def _build_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], dict[str, str], list[str]]:
-    """Type every feature column; returns X, column types, dropped columns, notes."""
+#: fewer rows than this never make a column ID-like (small tables are unique by chance)
+_MIN_ID_ROWS = 20
+_ID_NAME_RE = re.compile(
+    r"(?:^|[^a-z0-9])(?:id|uuid|guid)$"
+    r"|^(?:|index|idx|rownames?|rowid|obs|row[ _.-]?(?:id|no|nr|num|number|index)|unnamed: ?\d+)$"
+)
+_TIME_NAME_RE = re.compile(r"time|year|date|day|month|week|hour|minute|second|period|step|epoch|^t$")
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.:/#{}]*$")
+
+
+def _looks_id_name(name: str) -> bool:
+    """'id', 'customer_id', 'CustomerID', 'userId', 'uuid', 'index', 'rownames', 'Unnamed: 0', ''."""
+    text = str(name).strip()
+    return bool(_ID_NAME_RE.search(text.lower()) or re.search(r"[a-z](?:Id|ID)$", text))
+
+
+def _id_reason(name: str, values: Any) -> str | None:
+    """Why a typed feature column is an identifier rather than a feature, or None.
+
+    Conservative, on at least ``_MIN_ID_ROWS`` rows without missing values:
+
+    * integers, all distinct, in a column named like an ID (``id``, ``customer_id``,
+      ``CustomerID``, ``uuid``, ``index``, ``rownames``, ``Unnamed: 0``, an empty name);
+    * row numbers under any name but a time-like one (``year``, ``day``, ``t``, ...): integers
+      strictly increasing from 0 or 1 in row order, below twice the row count (gaps allowed,
+      e.g. rows dropped for a missing target);
+    * text or categories, all distinct: named like an ID, or codes without spaces that contain a
+      digit (UUIDs, ``C-00017``); distinct words such as names are kept.
+
+    Float measurements that happen to be unique (non-integer values) are never IDs, nor are
+    distinct integers under other names (counts, amounts) when not in row order.
+    """
+    n = len(values)
+    if n < _MIN_ID_ROWS:
+        return None
+    named = _looks_id_name(name)
+    if isinstance(values, pd.Categorical):
+        codes = np.asarray(values.codes)
+        if (codes < 0).any() or len(np.unique(codes)) != n:
+            return None
+        if named:
+            return "ID-like: a distinct value per row"
+        used = [str(values.categories[c]) for c in np.unique(codes)]
+        if all(_CODE_RE.match(lab) and any(ch.isdigit() for ch in lab) for lab in used):
+            return "ID-like: a distinct code per row"
+        return None
+    array = np.asarray(values, dtype=np.float64)
+    if np.isnan(array).any() or not np.all(array == np.round(array)):
+        return None
+    if named and len(np.unique(array)) == n:
+        return "ID-like: a distinct integer per row"
+    if (array[0] in (0.0, 1.0) and np.all(np.diff(array) >= 1) and array[-1] < 2 * n
+            and not _TIME_NAME_RE.search(str(name).strip().lower())):
+        return "ID-like: row numbers"
+    return None
+
+
+def _without_inf(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """A copy with +-inf as NaN (missing), and how many cells that changed."""
+    array = np.asarray(values, dtype=np.float64)
+    infinite = np.isinf(array)
+    n_inf = int(infinite.sum())
+    return (np.where(infinite, np.nan, array) if n_inf else array), n_inf
+
+
+def _build_features(frame: pd.DataFrame, detect_ids: bool = True
+                    ) -> tuple[pd.DataFrame, dict[str, str], dict[str, str], list[str]]:
+    """Type every feature column; returns X, column types, dropped columns, notes.
+
+    Data hygiene, each with one note: +-inf in numeric columns becomes missing; a numeric text
+    column with a few junk strings ('-', 'error') becomes numeric with those cells missing
+    (:func:`_numeric_with_junk`); with ``detect_ids`` (training data, not prediction data) ID-like
+    columns (:func:`_id_reason`) are dropped like other unusable columns.
+    """
     index = pd.RangeIndex(len(frame))
     plain = [_plain_numeric(dtype) for dtype in frame.dtypes]
     numeric_names = [name for name, flag in zip(frame.columns, plain) if flag]
     block = frame.iloc[:, [i for i, flag in enumerate(plain) if flag]].to_numpy(dtype=np.float64)
+    infinite: dict[str, int] = {}
+    if block.size:
+        inf_cells = np.isinf(block)
+        if inf_cells.any():
+            infinite.update({n: int(k) for n, k in zip(numeric_names, inf_cells.sum(axis=0)) if k})
+            block = np.where(inf_cells, np.nan, block)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
         if len(frame):
@@ -889,18 +1020,41 @@ def _build_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], 
     dropped: dict[str, str] = {}
     all_missing: list[str] = []
     constant: list[str] = []
-    for name, flag in zip(frame.columns, plain):
+    junk_found: dict[str, tuple[list[str], int]] = {}
+    ids: dict[str, str] = {}
+    # only integer-valued block columns without missing values can be IDs (cheap on wide tables)
+    id_candidates: set[str] = set()
+    block_position = {n: i for i, n in enumerate(numeric_names)}
+    if detect_ids and len(frame) >= _MIN_ID_ROWS and block.size:
+        with np.errstate(invalid="ignore"):
+            whole = ~np.isnan(block).any(axis=0) & np.all(block == np.round(block), axis=0)
+        id_candidates = {n for n, ok in zip(numeric_names, whole) if ok}
+    for position, (name, flag) in enumerate(zip(frame.columns, plain)):
         if flag:
             types[name] = "numeric"
             empty, const = bool(empty_flags[name]), bool(constant_flags[name])
+            if name in id_candidates:
+                reason = _id_reason(name, block[:, block_position[name]])
+                if reason:
+                    ids[name] = reason
         else:
-            kind, values, reason = _type_feature(frame[name])
+            junk: list = []
+            kind, values, reason = _type_feature(frame.iloc[:, position], junk)
             if kind is None:
                 dropped[name] = str(reason)
                 continue
+            if kind == "numeric":
+                values, n_inf = _without_inf(values)
+                if n_inf:
+                    infinite[name] = n_inf
+            if junk:
+                junk_found[name] = junk[0]
             types[name] = kind
             others[name] = values
             empty, const = _is_constant(values)
+            reason = _id_reason(name, values) if detect_ids else None
+            if reason:
+                ids[name] = reason
         if empty:
             all_missing.append(name)
         elif const:
@@ -908,7 +1062,23 @@ def _build_features(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], 
     X = pd.DataFrame(block, columns=pd.Index(numeric_names, dtype=object), index=index)
     if others:
         X = pd.concat([X, pd.DataFrame(others, index=index)], axis=1)[list(types)]
+    if ids:
+        X = X.drop(columns=list(ids))
+        for name, reason in ids.items():
+            del types[name]
+            dropped[name] = reason
     notes: list[str] = []
+    if infinite:
+        cells = [f"{n!r} ({infinite[n]} cell{'' if infinite[n] == 1 else 's'})" for n in frame.columns if n in infinite]
+        more = len(cells) - _MAX_LISTED
+        notes.append(f"infinite values treated as missing in {sum(infinite.values())} cell(s): "
+                     + ", ".join(cells[:_MAX_LISTED]) + (f", ... ({more} more)" if more > 0 else ""))
+    if junk_found:
+        shown = [f"{n!r} ({_listing(values, 4)} in {rows} row{'' if rows == 1 else 's'})"
+                 for n, (values, rows) in junk_found.items()]
+        more = len(shown) - _MAX_LISTED
+        notes.append("numeric columns with a few non-numbers, read as numbers with those cells missing: "
+                     + ", ".join(shown[:_MAX_LISTED]) + (f", ... ({more} more)" if more > 0 else ""))
     if all_missing:
         notes.append(f"all-missing columns (kept): {_listing(all_missing)}")
     if constant:
@@ -1091,7 +1261,7 @@ def _string_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
 
 
 def _assemble(raw: pd.DataFrame, target: str | None, task: str | None, name: str,
-              notes: list[str], origin: str) -> Dataset:
+              notes: list[str], origin: str, drop_ids: bool = True) -> Dataset:
     """Shared path of load_data: checks, target, row filtering, feature typing."""
     raw = _string_columns(raw, origin)
     if raw.shape[1] < 2:
@@ -1108,7 +1278,7 @@ def _assemble(raw: pd.DataFrame, target: str | None, task: str | None, name: str
     features = raw.drop(columns=[target_name])
     if not keep.all():
         features = features.loc[keep]
-    X, types, dropped, feature_notes = _build_features(features.reset_index(drop=True))
+    X, types, dropped, feature_notes = _build_features(features.reset_index(drop=True), detect_ids=drop_ids)
     notes.extend(feature_notes)
     if not types:
         raise DataError(
@@ -1121,20 +1291,25 @@ def _assemble(raw: pd.DataFrame, target: str | None, task: str | None, name: str
 
 
 def load_data(source: str | os.PathLike | pd.DataFrame, target: str | None = None,
-              task: str | None = None, name: str | None = None) -> Dataset:
+              task: str | None = None, name: str | None = None, drop_ids: bool = True) -> Dataset:
     """Load a table and type it for modelling.
 
     ``source`` is a path (CSV/TSV/TXT/Parquet/ARFF/.arff.gz, also .csv.gz) or a pandas DataFrame
     with the target column inside. ``target`` defaults to the last column; ``task`` overrides the
     inferred task. Rows with a missing target are dropped (noted).
+
+    Data hygiene, each noted in ``notes``: +-inf in numeric features is read as missing; a
+    numeric column with a few junk strings ('-', 'error') is read as numbers with those cells
+    missing; ID-like columns (``id``, ``customer_id``, row numbers, UUIDs; see :func:`_id_reason`)
+    are dropped unless ``drop_ids=False``.
     """
     if isinstance(source, pd.DataFrame):
-        return _assemble(source, target, task, name or "data", [], "the data frame")
+        return _assemble(source, target, task, name or "data", [], "the data frame", drop_ids)
     if isinstance(source, (str, os.PathLike)):
         frame, _ = read_table(source)
         path = Path(source)
         notes = list(frame.attrs.get(NOTES_ATTR, []))
-        return _assemble(frame, target, task, name or _split_name(path)[0], notes, _display(path))
+        return _assemble(frame, target, task, name or _split_name(path)[0], notes, _display(path), drop_ids)
     raise DataError(f"cannot load a {type(source).__name__}; pass a file path or a pandas DataFrame")
 
 
@@ -1156,11 +1331,13 @@ def _as_frame(X: Any, names: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(array, columns=columns)
 
 
-def from_xy(X: Any, y: Any = None, task: str | None = None, name: str = "data") -> Dataset:
+def from_xy(X: Any, y: Any = None, task: str | None = None, name: str = "data",
+            drop_ids: bool = True) -> Dataset:
     """Build a Dataset from features ``X`` (DataFrame or 2-D array) and target ``y``.
 
-    The typing rules are those of :func:`load_data`. With ``y=None`` (prediction time) ``y`` is an
-    empty Series and ``task`` must be given as binary, multiclass or regression.
+    The typing rules are those of :func:`load_data` (``drop_ids`` too). With ``y=None``
+    (prediction time) ``y`` is an empty Series and ``task`` must be given as binary, multiclass
+    or regression; no column is then dropped as ID-like (that is decided on training data).
     """
     features = _string_columns(_as_frame(X), "X")
     if features.shape[1] == 0:
@@ -1169,7 +1346,7 @@ def from_xy(X: Any, y: Any = None, task: str | None = None, name: str = "data") 
         wanted = _validate_task(task)
         if wanted is None or wanted == "classification":
             raise ConfigError("from_xy without y needs task='binary', 'multiclass' or 'regression'")
-        X_typed, types, dropped, notes = _build_features(features.reset_index(drop=True))
+        X_typed, types, dropped, notes = _build_features(features.reset_index(drop=True), detect_ids=False)
         _warn_dropped(dropped)
         empty = pd.Series([], dtype=np.float64 if wanted == "regression" else "category", name="target")
         return Dataset(X=X_typed, y=empty, task=wanted, target="target", name=name,
@@ -1197,7 +1374,7 @@ def from_xy(X: Any, y: Any = None, task: str | None = None, name: str = "data") 
         raise DataError(f"X has {len(features)} rows but y has {len(target)}; pass one target value per row of X")
     raw = features.reset_index(drop=True)
     raw[target_name] = target  # both have a RangeIndex; assigning the Series keeps its dtype
-    return _assemble(raw, target_name, task, name, [], "X")
+    return _assemble(raw, target_name, task, name, [], "X", drop_ids)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1277,8 +1454,11 @@ def describe_rare_classes(y: Any, rare: list[Any], folds: int, n_splits: int,
     return "; ".join(parts)
 
 def _align_numeric(series: pd.Series, name: str, notes: list[str]) -> np.ndarray:
-    kind, values, _ = _type_feature(series)
+    junk: list = []
+    kind, values, _ = _type_feature(series, junk)
     if kind == "numeric":
+        if junk:
+            notes.append(f"column {name!r}: {junk[0][1]} value(s) that are not numbers were read as missing")
         return np.asarray(values, dtype=np.float64)
     if isinstance(values, pd.Categorical) and kind == "boolean":
         codes = values.codes.astype(np.float64)
@@ -1305,12 +1485,17 @@ def _align_categorical(series: pd.Series, boolean: bool) -> pd.Categorical:
     return _from_codes(codes, labels)
 
 
-def align_features(X: pd.DataFrame, column_types: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+def align_features(X: pd.DataFrame, column_types: dict[str, str],
+                   categories: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """For prediction: coerce new data to the training columns, types and order.
 
-    Categoricals become ``category`` (unseen levels allowed), numerics float64; a missing training
-    column raises DataError naming it. Returns the aligned frame (input index kept) and notes, e.g.
-    which extra columns were ignored.
+    Categoricals become ``category`` (unseen levels allowed), numerics float64 (+-inf read as
+    missing, like at training time); a missing training column raises DataError naming it;
+    columns dropped at training time (ID-like, free text, ...) are not in ``column_types`` and
+    so not needed. Returns the aligned frame (input index kept) and notes, e.g. which extra
+    columns were ignored. With ``categories`` (the training levels per column,
+    :attr:`Dataset.categories`) one note lists the columns holding categories not seen in
+    training and in how many rows.
     """
     names = [str(c) for c in column_types]
     frame = _string_columns(_as_frame(X, names), "prediction data")
@@ -1325,19 +1510,34 @@ def align_features(X: pd.DataFrame, column_types: dict[str, str]) -> tuple[pd.Da
     if extra:
         notes.append(f"ignored columns not used in training: {_listing(extra)}")
     aligned: dict[str, Any] = {}
+    infinite: list[str] = []
+    unseen: list[str] = []
     for name in names:
         kind = column_types[name]
         series = frame[name]
         if kind == "numeric":
-            aligned[name] = _align_numeric(series, name, notes)
-            n_inf = int(np.isinf(aligned[name]).sum())
-            if n_inf:  # no fitted model can take them (training with ±inf fails too)
-                raise DataError(
-                    f"prediction data column {name!r} holds {n_inf} infinite value(s); "
-                    "replace them with finite numbers or leave those cells empty (missing)"
-                )
+            aligned[name], n_inf = _without_inf(_align_numeric(series, name, notes))
+            if n_inf:  # as in training: no model takes them, missing values it does
+                infinite.append(f"{name!r} ({n_inf} cell{'' if n_inf == 1 else 's'})")
         elif kind in ("categorical", "boolean"):
-            aligned[name] = _align_categorical(series, kind == "boolean")
+            values = _align_categorical(series, kind == "boolean")
+            aligned[name] = values
+            known = None if categories is None else categories.get(name)
+            if known is not None:
+                new = ~pd.Index(values.categories).isin([str(c) for c in known])
+                rows = np.isin(values.codes, np.flatnonzero(new))
+                if rows.any():
+                    levels = [str(values.categories[i]) for i in np.unique(values.codes[rows])]
+                    unseen.append(f"{name!r} ({_listing(levels, 4)} in {int(rows.sum())} "
+                                  f"row{'' if rows.sum() == 1 else 's'})")
         else:
             raise ConfigError(f"unknown column type {kind!r} for {name!r}; use numeric, categorical or boolean")
+    if infinite:
+        more = len(infinite) - _MAX_LISTED
+        notes.append("infinite values treated as missing: " + ", ".join(infinite[:_MAX_LISTED])
+                     + (f", ... ({more} more)" if more > 0 else ""))
+    if unseen:
+        more = len(unseen) - _MAX_LISTED
+        notes.append("categories not seen in training (the model treats them as unknown): "
+                     + ", ".join(unseen[:_MAX_LISTED]) + (f", ... ({more} more)" if more > 0 else ""))
     return pd.DataFrame(aligned, index=frame.index), notes

@@ -105,8 +105,10 @@ class _AutoMetaBase(BaseEstimator):
         p = fp.search
         if p is None or p.trial is None:
             return
-        score = "-" if math.isnan(p.score) else f"{p.score:.4f}"
-        best = "-" if math.isnan(p.best_score) else f"{p.best_score:.4f}"
+        from autometa.display import format_score
+
+        score = format_score(p.metric, p.score)
+        best = format_score(p.metric, p.best_score)
         print(
             f"[autometa] trial {p.done}/{p.total} {p.algorithm} {p.status} score={score} "
             f"best={best} ({p.elapsed:.1f}s)",
@@ -221,12 +223,10 @@ class AutoMetaClassifier(ClassifierMixin, _AutoMetaBase):
                 f"y has only {len(classes)} class; a classifier needs at least 2 classes"
             )
         task = "binary" if len(classes) == 2 else "multiclass"
-        # fold feasibility checked on the original labels, so that an error names them; rare
-        # classes are fine (kept in training, see make_splits), and the search warns about them
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            make_splits(pd.Series(classes.astype(str)[codes], dtype=object), task, cv=self.cv,
-                        seed=self.seed)
+        # fold feasibility checked on the original labels, so that an error or the warning about
+        # rare classes (kept in every training fold, see make_splits) names them
+        make_splits(pd.Series(classes.astype(str)[codes], dtype=object), task, cv=self.cv,
+                    seed=self.seed)
         # the search sees class indices 0..k-1; predictions map back through classes_
         return codes, task, classes
 

@@ -235,7 +235,7 @@ def _stratification(y: np.ndarray, n_folds: int, what: str) -> tuple[int, np.nda
     """
     import warnings
 
-    from autometa.data import check_stratifiable, describe_rare_classes
+    from autometa.data import RareClassWarning, check_stratifiable, describe_rare_classes
 
     folds, rare = check_stratifiable(pd.Series(y, dtype=object), n_folds, classification=True)
     mask = np.zeros(len(y), dtype=bool)
@@ -243,7 +243,7 @@ def _stratification(y: np.ndarray, n_folds: int, what: str) -> tuple[int, np.nda
         mask = pd.Series(y, dtype=object).isin(rare).to_numpy()
     message = describe_rare_classes(pd.Series(y, dtype=object), rare, folds, n_folds, what)
     if message:
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, RareClassWarning, stacklevel=3)
     return folds, mask
 
 

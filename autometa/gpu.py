@@ -45,6 +45,12 @@ def gpu_available() -> bool:
     return _probe_result == ""
 
 
+def gpu_unavailable_reason() -> str:
+    """Why LightGBM's GPU backend is not usable here ("" when it works); probes like :func:`gpu_available`."""
+    gpu_available()
+    return _probe_result or ""
+
+
 def resolve_device(device: str) -> str:
     """Return the device to actually use: "cpu", or "gpu" only when the GPU backend works.
 

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Optional
 from autometa.errors import ConfigError
 from autometa.evaluate import EvalResult
 
-__all__ = ["check_limits", "can_isolate", "run_limited"]
+__all__ = ["check_limits", "can_isolate", "run_limited", "warm_up"]
 
 _MB = 1024 * 1024
 # seconds between the kill and giving up on the child's exit
@@ -73,6 +73,26 @@ def _context() -> Any:
             # import the heavy modules once in the server, not once per trial
             _CONTEXT.set_forkserver_preload(list(_PRELOAD))
     return _CONTEXT
+
+
+def warm_up() -> None:
+    """Start the fork server (and its imports) in the background, so that the first limited
+    trial of a time-budgeted search does not wait for it."""
+    import threading
+
+    ctx = _context()
+    if ctx.get_start_method() != "forkserver":
+        return
+
+    def start() -> None:
+        try:
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+        except Exception:  # the first trial starts it then
+            pass
+
+    threading.Thread(target=start, name="autometa-forkserver", daemon=True).start()
 
 
 def _address_space() -> int:
@@ -167,7 +187,8 @@ def _stop(process: Any) -> None:
 
 def run_limited(func: Callable[..., EvalResult], args: tuple, kwargs: dict, *,
                 time_limit: Optional[float] = None, memory_limit_mb: Optional[float] = None,
-                report: Optional[Callable[[int, float], bool]] = None) -> EvalResult:
+                report: Optional[Callable[[int, float], bool]] = None,
+                deadline: Optional[float] = None) -> EvalResult:
     """Run ``func(*args, report=..., **kwargs)`` in a child process under hard limits.
 
     Returns the child's EvalResult, or a "timeout" result when ``time_limit`` seconds pass (the
@@ -175,6 +196,10 @@ def run_limited(func: Callable[..., EvalResult], args: tuple, kwargs: dict, *,
     megabytes it may allocate (MemoryError, or death by a signal under a memory limit), a "crash"
     result when it dies otherwise. ``report`` runs in the parent after each fold; True prunes. An
     AutometaError raised in the child (the caller's mistake) is raised again here.
+
+    ``time_limit`` counts from the moment the child is ready (its start-up is not the trial's
+    fault); ``deadline`` (a ``time.monotonic()`` value, e.g. the end of a time budget) counts
+    start-up too: the child is killed when either passes.
     """
     check_limits(time_limit, memory_limit_mb)
     ctx = _context()
@@ -190,18 +215,25 @@ def run_limited(func: Callable[..., EvalResult], args: tuple, kwargs: dict, *,
     life_r.close()
     try:
         # the clock starts once the child is ready: a slow process start is no slow trial
-        if not parent.poll(_START_WAIT):
+        start_wait = _START_WAIT if deadline is None else max(0.0, min(_START_WAIT, deadline - time.monotonic()))
+        if not parent.poll(start_wait):
+            if deadline is not None and time.monotonic() >= deadline:
+                return _failed("timeout", "the time budget ran out while the trial process started")
             return _failed("crash", f"the trial process did not start within {_START_WAIT:g}s")
         try:
             parent.recv()
         except (EOFError, OSError):
             return _died(process, memory_limit_mb)
-        deadline = None if time_limit is None else time.monotonic() + float(time_limit)
+        ends = None if time_limit is None else time.monotonic() + float(time_limit)
+        if deadline is not None:
+            ends = deadline if ends is None else min(ends, deadline)
         while True:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = None if ends is None else max(0.0, ends - time.monotonic())
             if not parent.poll(wait):
-                if deadline is not None and time.monotonic() >= deadline:
+                if ends is not None and time.monotonic() >= ends:
                     _stop(process)
+                    if time_limit is None:
+                        return _failed("timeout", "the time budget ran out; the trial was stopped")
                     return _failed("timeout", f"trial time limit of {time_limit:g}s exceeded; "
                                               "the trial was stopped")
                 continue

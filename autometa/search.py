@@ -79,6 +79,7 @@ class SearchProgress:
     status: Optional[str] = None
     score: float = math.nan
     budget: Optional[float] = None  # the search's time budget in seconds (None: no budget)
+    metric: str = ""  # the metric's name (scores are stored higher-is-better)
 
 
 @dataclass
@@ -486,7 +487,8 @@ def run_search(
             default=math.nan,
         )
         if progress is not None:
-            progress(SearchProgress(done, n_trials, best, time.perf_counter() - start, budget=time_budget))
+            progress(SearchProgress(done, n_trials, best, time.perf_counter() - start, budget=time_budget,
+                                    metric=metric_obj.name))
         try:
             while done < n_trials:
                 limit = trial_time_limit
@@ -499,7 +501,7 @@ def run_search(
                         break
                     limit = remaining if limit is None else min(limit, remaining)
                     if limit == remaining:  # a timeout at this limit is the budget's end
-                        budget_ends = time.perf_counter() + remaining
+                        budget_ends = time.monotonic() + remaining
                 frozen = _run_trial(
                     study, X, y, column_types, task, allowed, metric_obj, splits,
                     seed=seed, device=device, n_jobs=n_jobs, time_limit=limit,
@@ -518,7 +520,7 @@ def run_search(
                     progress(SearchProgress(
                         done, n_trials, best, time.perf_counter() - start, frozen.number,
                         frozen.params.get("algorithm"), frozen.user_attrs.get("status"), score,
-                        budget=time_budget,
+                        budget=time_budget, metric=metric_obj.name,
                     ))
         except KeyboardInterrupt as exc:
             exc.study = study  # type: ignore[attr-defined]  # the caller saves the best so far
@@ -563,6 +565,7 @@ def _run_trial(
                 dict(metric=metric, splits=splits, seed=seed, device=device, n_jobs=n_jobs,
                      time_limit=time_limit),
                 time_limit=time_limit, memory_limit_mb=memory_limit_mb, report=report,
+                deadline=budget_ends,  # the budget counts the child's start-up too
             )
         else:
             res = evaluate_config(
@@ -587,7 +590,7 @@ def _run_trial(
     except Exception as exc:  # a bug in one configuration's pipeline must not end the search
         status, message, score = "crash", f"{type(exc).__name__}: {_first_line(exc)}", math.nan
         fold_scores, std, fit_seconds = [], math.nan, math.nan
-    if status == "timeout" and budget_ends is not None and time.perf_counter() >= budget_ends - 0.05:
+    if status == "timeout" and budget_ends is not None and time.monotonic() >= budget_ends - 0.05:
         # not this configuration's fault: a resumed study runs it again
         message = f"stopped when the time budget ran out ({time_limit:.1f} s left); not counted"
         trial.set_user_attr(INTERRUPTED_ATTR, True)

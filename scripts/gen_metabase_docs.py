@@ -95,9 +95,10 @@ def _configs(f: dict) -> str:
 def metabase_md_block(f: dict) -> str:
     """The table of docs/metabase.md."""
     s, settings = f["summary"], f["settings"]
-    sources = ", ".join(f"{_n(n)} {SOURCE_NAMES.get(src, f'`{src}`')}" for src, n in s["by_source"].items())
-    if f["sklearn_names"] and "sklearn" in s["by_source"]:
-        sources += f" ({', '.join(f['sklearn_names'])})"
+    names = dict(SOURCE_NAMES)
+    if f["sklearn_names"]:
+        names["sklearn"] = f"bundled with scikit-learn (`sklearn`: {', '.join(f['sklearn_names'])})"
+    sources = ", ".join(f"{_n(n)} {names.get(src, f'`{src}`')}" for src, n in s["by_source"].items())
     n_runs = s["n_runs"]
     failed = {k: v for k, v in f["statuses"].items() if k != "ok"}
     failed_text = ", ".join(f"{_n(v)} {STATUS_WORDS.get(k, k)}" for k, v in failed.items())

@@ -173,3 +173,14 @@ def test_ctrl_c_exits_130_saves_the_best_model_and_keeps_trials(tmp_path, budget
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     assert complete
     assert not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+
+
+def test_progress_text_shows_elapsed_budget_and_eta():
+    search = SearchProgress(done=2, total=10, best_score=0.9, elapsed=4.0)
+    p = FitProgress("search", elapsed=6.0, budget=60.0, search=search)
+    # 2 trials in 4 s -> 8 trials left take 16 s, inside the 54 s of budget left
+    assert cli._eta_text(p, 2, 10, 4.0) == "6s / 60s, ETA 16s"
+    late = FitProgress("search", elapsed=50.0, budget=60.0, search=search)
+    assert cli._eta_text(late, 2, 10, 4.0) == "50s / 60s, ETA 10s"  # the budget ends first
+    assert cli._eta_text(FitProgress("refit", elapsed=3.0, budget=None), 0, 10, 0.0) == "3s"
+    assert cli._eta_text(FitProgress("search", elapsed=1.0, budget=None, search=search), 0, 10, 0.0) == "1s"

@@ -151,3 +151,27 @@ def test_default_results_folder_is_next_to_the_harness():
     import warmstart_harness
 
     assert warmstart_harness.DEFAULT_OUT_DIR == Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def test_gpu_benchmark_prints_without_a_gpu_and_writes_only_after_a_gpu_run(tmp_path, monkeypatch, capsys):
+    """benchmarks/gpu.py on a tiny table: no GPU -> 'gpu unavailable: <reason>' and no file; a GPU
+    run (simulated here with the CPU) -> benchmarks/results/gpu.md written."""
+    import gpu as bench_gpu
+
+    out = tmp_path / "gpu.md"
+    monkeypatch.setattr(bench_gpu, "DEFAULT_OUT", out)
+    small = ["--rows", "3000", "--features", "8", "--rounds", "5", "--threads", "1"]
+    monkeypatch.setattr(bench_gpu, "gpu_reason", lambda device: "No OpenCL device found")
+    assert bench_gpu.main(small) == 0
+    text = capsys.readouterr().out
+    assert "cpu: fit" in text and "gpu: gpu unavailable: No OpenCL device found" in text
+    assert "CPU only" in text and not out.exists()
+
+    real_fit = bench_gpu.fit_once
+    monkeypatch.setattr(bench_gpu, "gpu_reason", lambda device: "")
+    monkeypatch.setattr(bench_gpu, "fit_once",
+                        lambda device, params, data: {**real_fit("cpu", params, data), "device": device})
+    assert bench_gpu.main(small) == 0
+    report = out.read_text()
+    assert "| gpu |" in report and "GPU speed-up" in report and "CPU only" not in report
+    assert "python benchmarks/gpu.py --rows 3000" in report

@@ -107,6 +107,57 @@ def test_metabase_page_matches_the_shipped_metabase():
         assert f"`{algorithm}`" in text, f"docs/metabase.md does not mention the algorithm {algorithm}"
 
 
+def _metabase_docs():
+    spec = importlib.util.spec_from_file_location("gen_metabase_docs", REPO_ROOT / "scripts" / "gen_metabase_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def metabase_blocks():
+    """The generator and the blocks it would write now (from the shipped metabase)."""
+    gen = _metabase_docs()
+    return gen, gen.render()
+
+
+def test_metabase_counts_are_generated_from_the_shipped_metabase(metabase_blocks):
+    gen, expected = metabase_blocks
+    assert set(expected) == {"README.md", "docs/metabase.md"}
+    for name, block in expected.items():
+        text = (REPO_ROOT / name).read_text(encoding="utf-8")
+        assert gen.current_block(text, name) == block, (
+            f"{name}: the metabase counts no longer match the shipped metabase; "
+            "run `python scripts/gen_metabase_docs.py`"
+        )
+
+
+def test_no_metabase_count_is_quoted_outside_the_generated_blocks(metabase_blocks):
+    """README, docs/*.md and the notebooks' markdown quote no dataset or run count by hand (the
+    notebooks print them when they run)."""
+    import json
+
+    gen, _ = metabase_blocks
+    summary = gen.facts()["summary"]
+    counts = {summary["n_datasets"], summary["n_datasets_with_runs"], summary["n_runs"], summary["n_runs_ok"]}
+    # 99822 also matches "99,822" and "99 822"; not when part of a longer number
+    patterns = [re.compile(r"(?<![\d.,])" + f"{n:,}".replace(",", "[, ]?") + r"(?!\d|[.,]\d)")
+                for n in counts if n >= 100]
+    texts = {name: (REPO_ROOT / name).read_text(encoding="utf-8") for name in ["README.md", *(f"docs/{p}" for p in PAGES)]}
+    for name in list(texts):
+        if gen.START in texts[name]:
+            texts[name] = texts[name].replace(gen.current_block(texts[name], name), "")
+    for notebook in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        texts[f"notebooks/{notebook.name}"] = "\n".join(
+            "".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for name, text in texts.items():
+        for pattern in patterns:
+            hit = pattern.search(text)
+            assert not hit, (f"{name} quotes the metabase count {hit.group(0)} by hand; put it in the generated "
+                             "block (scripts/gen_metabase_docs.py) or print it from the metabase")
+
+
 def test_readme_links_docs_and_notebooks():
     text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert "## Documentation" in text and "## Notebooks" in text

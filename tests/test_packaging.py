@@ -161,7 +161,6 @@ def _test_files() -> list[Path]:
 
 def library_problems(project: dict, providers: dict[str, set[str]]) -> list[str]:
     core = closure(project["dependencies"])
-    extras = project.get("optional-dependencies", {})
     problems = []
     for path in _library_files():
         for imp in imports_of(path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -26,7 +27,8 @@ from autometa.errors import ConfigError, DataError
 from autometa.metafeatures import describe
 from autometa.metalearn import MODEL_DIR, save_model, train
 from autometa.metalearn.features import feature_spec, groups_for
-from autometa.recommend import Recommendation, _load_cached, recommend, recommend_details, warm_start_configs
+from autometa.recommend import (Recommendation, _load_cached, by_predicted_score, recommend, recommend_details,
+                                warm_start_configs, warm_start_plan)
 
 from test_metalearn import make_metabase
 
@@ -230,3 +232,58 @@ def test_cli_user_errors_are_one_line(metabase_dir: Path, csv_file: Path, tmp_pa
     with pytest.raises(SystemExit) as exc:
         main(["recommend", str(csv_file), "--metabase", str(metabase_dir), "--method", "magic"])
     assert exc.value.code == 2 and "unknown method" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ order shown: best predicted first
+def _non_increasing(scores: list) -> bool:
+    finite = [s for s in scores if s is not None and math.isfinite(s)]
+    return finite == sorted(finite, reverse=True) and scores[:len(finite)] == finite
+
+
+def test_recommendations_are_listed_best_predicted_first(metabase_dir: Path) -> None:
+    X, y = generate(4, seed=3)
+    shown = recommend_details(X, y, 5, metabase=metabase_dir).recommendations
+    search_order = recommend_details(X, y, 5, metabase=metabase_dir, by_score=False).recommendations
+    # the diversity step interleaves algorithms, so the method's own order is not sorted ...
+    assert not _non_increasing([r.predicted_score for r in search_order])
+    # ... but what recommend shows is, with ranks renumbered, and the same five configurations
+    assert _non_increasing([r.predicted_score for r in shown])
+    assert [r.rank for r in shown] == [1, 2, 3, 4, 5] == [r.rank for r in search_order]
+    assert sorted(r.config_id for r in shown) == sorted(r.config_id for r in search_order)
+    assert recommend(X, y, 5, metabase=metabase_dir) == shown
+
+
+def test_warm_start_keeps_the_methods_order(metabase_dir: Path) -> None:
+    X, y = generate(4, seed=3)
+    search_order = recommend_details(X, y, 4, metabase=metabase_dir, by_score=False).recommendations
+    assert [r.config for r in search_order] == warm_start_configs(X, y, "binary", n=4, metabase=metabase_dir)
+    assert [r.config_id for r in warm_start_plan(X, y, n_trials=4, metabase=metabase_dir).recommendations] == \
+        [r.config_id for r in search_order]
+
+
+def test_by_predicted_score_puts_nan_last_and_renumbers() -> None:
+    def rec(rank: int, score: float) -> Recommendation:
+        c = space.default_config("knn", "binary")
+        return Recommendation(rank=rank, algorithm="knn", params=c["params"], config=c, predicted_score=score,
+                              similar_datasets=[], method="knn", config_id=f"c{rank}")
+
+    recs = [rec(1, 0.2), rec(2, math.nan), rec(3, 0.9), rec(4, 0.2), rec(5, 0.5)]
+    out = by_predicted_score(recs)
+    assert [r.config_id for r in out] == ["c3", "c5", "c1", "c4", "c2"]  # ties keep their order
+    assert [r.rank for r in out] == [1, 2, 3, 4, 5]
+    assert [r.rank for r in recs] == [1, 2, 3, 4, 5] and recs[0].config_id == "c1"  # input untouched
+    assert by_predicted_score([]) == []
+
+
+def test_cli_recommend_sorted_by_predicted_score(metabase_dir: Path, csv_file: Path, tmp_path: Path) -> None:
+    proc = _cli(["recommend", str(csv_file), "--metabase", str(metabase_dir), "--json", "--top", "5"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    items = json.loads(proc.stdout)
+    assert [i["rank"] for i in items] == [1, 2, 3, 4, 5]
+    assert _non_increasing([i["predicted_score"] for i in items])
+    table = _cli(["recommend", str(csv_file), "--metabase", str(metabase_dir), "--top", "5"], tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "best predicted first" in table.stdout and "higher is better" in table.stdout
+    shown = re.findall(r"│\s+(\d)\s+│.*?│\s+(\d\.\d{3})\s+│", table.stdout)
+    assert [int(r) for r, _ in shown] == [1, 2, 3, 4, 5]
+    assert [float(s) for _, s in shown] == sorted((float(s) for _, s in shown), reverse=True)

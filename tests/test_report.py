@@ -289,3 +289,43 @@ def test_cli_fit_report_markdown_and_bad_suffix(train_csv, monkeypatch):
     text = (train_csv / "out.md").read_text(encoding="utf-8")
     assert "](out-history.png)" in text and (train_csv / "out-history.png").is_file()
     assert "The search ran no warm-start trials" in text
+
+
+# ------------------------------------------------------------------ scores and parameters as read
+@pytest.fixture(scope="module")
+def rmse_svm_result():
+    """A regression search of SVMs whose warm start sets gamma through its encoded value."""
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(90, 3)), columns=["a", "b", "c"])
+    ds = from_xy(X, 2 * X["a"] - X["b"] + rng.normal(scale=0.3, size=90), task="regression")
+    start = [{"algorithm": "svm", "params": {"C": 10.0, "gamma": "value", "gamma_value": 0.05}}]
+    return ds, run_search(ds.X, ds.y, ds.column_types, ds.task, n_trials=1, cv=2, algorithms=["svm"],
+                          warm_start=start)
+
+
+def test_losses_are_reported_positive_with_lower_is_better(tmp_path, rmse_svm_result):
+    ds, result = rmse_svm_result
+    assert result.metric == "rmse" and result.best_score < 0  # stored negated
+    rmse = -result.best_score
+    text = write_report(tmp_path / "r.md", dataset=ds, result=result, metafeatures={}).read_text(encoding="utf-8")
+    assert "rmse (lower is better)" in text
+    assert "negated" not in text and "higher is better" not in text.split("## Warm start")[1]
+    assert f"CV rmse {rmse:.4f}" in text and f"-{rmse:.4f}" not in text
+    assert f"The best score, rmse {rmse:.4f}, came from trial 0" in text
+    # the final pipeline lists gamma as the SVR receives it, not the search's encoding
+    pipeline = text.split("## Final pipeline")[1]
+    assert "| gamma | 0.0500 |" in pipeline and "gamma_value" not in pipeline and "| gamma | value |" not in pipeline
+    assert "gamma=0.05" in text.split("## Optimisation history")[1]  # the top-trials table
+    # the figures plot the rmse itself
+    fig = _history_figure(_trials(result), {"defaults": np.array([result.best_score - 1.0])}, "nb", "rmse")
+    ax = fig.axes[0]
+    assert "lower is better" in ax.get_ylabel()
+    ys = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections if len(c.get_offsets())])
+    assert ys.size and (ys > 0).all()
+    assert all((np.asarray(line.get_ydata(), dtype=float) > 0).all() for line in ax.get_lines())
+
+
+def test_classification_scores_keep_higher_is_better(tmp_path, binary, result, metafeatures):
+    text = write_report(tmp_path / "c.md", dataset=binary, result=result, metafeatures=metafeatures
+                        ).read_text(encoding="utf-8")
+    assert "roc_auc (higher is better)" in text and "lower is better" not in text
