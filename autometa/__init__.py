@@ -2,13 +2,21 @@
 
 Data flows one way: :mod:`autometa.data` (load) -> :mod:`autometa.metafeatures` (describe)
 -> recommend -> :mod:`autometa.search` (search) -> refit -> report.
+
+The library reports progress and skipped work through :mod:`logging` (loggers under
+``autometa``, e.g. ``autometa.metabase.build``) and prints nothing itself: the command line
+shows those messages, a program configures logging to see them.
 """
 from __future__ import annotations
 
+import logging
 from importlib import import_module
 from typing import Any
 
 __version__ = "0.1.0"
+
+# a library: no output unless the application configures logging (not Python's last-resort stderr)
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # public name -> module that defines it; imported on first use so `import autometa` stays fast
 _EXPORTS = {

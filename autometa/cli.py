@@ -6,6 +6,7 @@ with code 2; ``--debug`` (anywhere on the command line) shows the traceback inst
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 from pathlib import Path
@@ -51,9 +52,45 @@ def print_json(obj: Any) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
 ) -> None:
     """AutoML that learns from past experiments how to start new ones."""
+    # the library's log messages on stderr: warnings by default, all of them with --debug
+    package = logging.getLogger("autometa")
+    previous = package.level
+    package.removeHandler(_log_handler)  # a fresh start for each in-process call of main()
+    _show_logs(logging.DEBUG if debug else logging.WARNING)
+    ctx.call_on_close(lambda: (package.removeHandler(_log_handler), package.setLevel(previous)))
+
+
+class _ConsoleLogHandler(logging.Handler):
+    """The ``autometa`` loggers' messages on stderr (through rich, so they print above a progress
+    bar): INFO and DEBUG as the bare message, WARNING and worse as ``warning: ...`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+            if record.levelno >= logging.WARNING:
+                _print_labelled(record.levelname.lower(), text)
+            else:
+                err_console.print(text, highlight=False, markup=False, soft_wrap=True)
+        except Exception:
+            self.handleError(record)
+
+
+_log_handler = _ConsoleLogHandler()
+
+
+def _show_logs(level: int) -> None:
+    """Show the library's log messages from ``level`` on (WARNING by default; commands whose
+    progress people watch ask for INFO; ``--debug`` shows DEBUG whatever a command asks for)."""
+    package = logging.getLogger("autometa")
+    if _log_handler in package.handlers and _log_handler.level <= level:
+        return
+    _log_handler.setLevel(level)
+    package.setLevel(level)
+    package.addHandler(_log_handler)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -90,18 +127,18 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # usage errors and anything unexpected
+        if isinstance(exc, typer.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, typer.Abort):
+            sys.exit(1)
+        # click's usage errors (typer bundles its own copy of click from 0.29 on): they show
+        # themselves as "Usage: ... Error: ..." and carry their exit code
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             if debug:
                 raise
             exc.show()
-            sys.exit(exc.exit_code if exc.exit_code else 2)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+            sys.exit(exc.exit_code or 2)
         if debug:
             raise
         err_console.print(
@@ -155,7 +192,9 @@ def metafeatures_command(
         err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
     mf = describe_dataset(ds, groups=chosen, seed=seed, max_rows=max_rows, time_budget=time_budget)
     if as_json:
-        print_json({**mf.values, "groups_subsampled": mf.subsampled, "groups_cut_short": mf.cut_short})
+        # groups_failed (group -> message) only when a group failed, so the usual keys stay as they were
+        failed = {"groups_failed": mf.failed} if mf.failed else {}
+        print_json({**mf.values, "groups_subsampled": mf.subsampled, "groups_cut_short": mf.cut_short, **failed})
         return
     table = Table(title=f"meta-features of {ds.name} ({mf.task}, {len(ds.X)} rows, {ds.X.shape[1]} features)")
     table.add_column("group", style="bold")
@@ -190,11 +229,16 @@ def metafeatures_command(
 def _print_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
                    line: Optional[str] = None) -> None:
     """Show a Python warning as one ``warning:`` line on stderr (no file/line noise)."""
+    _print_labelled("warning", message)
+
+
+def _print_labelled(label: str, message: Any) -> None:
+    """``label: message`` on stderr, the label in yellow, URL passwords masked, no markup."""
     from rich.markup import escape
 
     from autometa.redact import mask_url
 
-    err_console.print(f"[yellow]warning:[/] {escape(mask_url(message))}", highlight=False, soft_wrap=True)
+    err_console.print(f"[yellow]{label}:[/] {escape(mask_url(message))}", highlight=False, soft_wrap=True)
 
 
 def _check_output_folder(output: Optional[Path], inputs: Any = (), option: str = "--output",
@@ -478,6 +522,7 @@ def _fitted_model(fitted: Any, ds: Any) -> Any:
         pipeline=pipeline, task=ds.task, target=ds.target, column_types=dict(ds.column_types),
         classes=classes, metric=fitted.metric, best_config=fitted.best_config,
         best_score=fitted.best_score, device=fitted.device, notes=list(ds.notes) + list(fitted.notes),
+        categories=ds.categories,
     )
 
 
@@ -701,6 +746,7 @@ def metabase_build_command(
     """Evaluate the shared candidate configurations on every dataset of the sources (resumable)."""
     from autometa.metabase.build import BuildSettings, build_metabase, command_line
 
+    _show_logs(logging.INFO)  # a line per dataset
     algos = [a.strip() for a in algorithms.split(",") if a.strip()] if algorithms else None
     settings = BuildSettings(
         configs_per_algorithm=configs_per_algorithm, max_rows=max_rows, cv=cv, seed=seed,
@@ -805,11 +851,9 @@ def metabase_import_openml_command(
     """Import OpenML run evaluations and setups, mapped onto autometa's search space (needs the network)."""
     from autometa.metabase.openml import import_openml
 
-    def log(message: str) -> None:
-        err_console.print(message, highlight=False, markup=False, soft_wrap=True)
-
+    _show_logs(logging.INFO)  # a line per step of each task
     summary = import_openml(out, tasks=tasks, suite=suite, flows=flows, max_runs=max_runs or None, server=server,
-                            cache_dir=cache_dir, log=log)
+                            cache_dir=cache_dir)
     if as_json:
         print_json(summary.to_dict())
         return

@@ -939,16 +939,16 @@ def _looks_id_name(name: str) -> bool:
     return bool(_ID_NAME_RE.search(text.lower()) or re.search(r"[a-z](?:Id|ID)$", text))
 
 
-def _id_reason(name: str, values: Any) -> str | None:
+def _id_reason(name: str, values: Any, first: bool = False) -> str | None:
     """Why a typed feature column is an identifier rather than a feature, or None.
 
     Conservative, on at least ``_MIN_ID_ROWS`` rows without missing values:
 
     * integers, all distinct, in a column named like an ID (``id``, ``customer_id``,
       ``CustomerID``, ``uuid``, ``index``, ``rownames``, ``Unnamed: 0``, an empty name);
-    * row numbers under any name but a time-like one (``year``, ``day``, ``t``, ...): integers
-      strictly increasing from 0 or 1 in row order, below twice the row count (gaps allowed,
-      e.g. rows dropped for a missing target);
+    * row numbers in the ``first`` column (where exported row numbers sit) under any name but a
+      time-like one (``year``, ``day``, ``t``, ...): integers strictly increasing from 0 or 1 in
+      row order, below twice the row count (gaps allowed, e.g. rows dropped for a missing target);
     * text or categories, all distinct: named like an ID, or codes without spaces that contain a
       digit (UUIDs, ``C-00017``); distinct words such as names are kept.
 
@@ -974,7 +974,7 @@ def _id_reason(name: str, values: Any) -> str | None:
         return None
     if named and len(np.unique(array)) == n:
         return "ID-like: a distinct integer per row"
-    if (array[0] in (0.0, 1.0) and np.all(np.diff(array) >= 1) and array[-1] < 2 * n
+    if (first and array[0] in (0.0, 1.0) and np.all(np.diff(array) >= 1) and array[-1] < 2 * n
             and not _TIME_NAME_RE.search(str(name).strip().lower())):
         return "ID-like: row numbers"
     return None
@@ -1034,7 +1034,7 @@ def _build_features(frame: pd.DataFrame, detect_ids: bool = True
             types[name] = "numeric"
             empty, const = bool(empty_flags[name]), bool(constant_flags[name])
             if name in id_candidates:
-                reason = _id_reason(name, block[:, block_position[name]])
+                reason = _id_reason(name, block[:, block_position[name]], first=position == 0)
                 if reason:
                     ids[name] = reason
         else:
@@ -1052,7 +1052,7 @@ def _build_features(frame: pd.DataFrame, detect_ids: bool = True
             types[name] = kind
             others[name] = values
             empty, const = _is_constant(values)
-            reason = _id_reason(name, values) if detect_ids else None
+            reason = _id_reason(name, values, first=position == 0) if detect_ids else None
             if reason:
                 ids[name] = reason
         if empty:
@@ -1062,12 +1062,14 @@ def _build_features(frame: pd.DataFrame, detect_ids: bool = True
     X = pd.DataFrame(block, columns=pd.Index(numeric_names, dtype=object), index=index)
     if others:
         X = pd.concat([X, pd.DataFrame(others, index=index)], axis=1)[list(types)]
-    if ids:
+    notes: list[str] = []
+    if ids and len(ids) == len(types):  # nothing else to learn from: keep them, but say so
+        notes.append(f"ID-like columns kept because they are the only features: {_listing(list(ids))}")
+    elif ids:
         X = X.drop(columns=list(ids))
         for name, reason in ids.items():
             del types[name]
             dropped[name] = reason
-    notes: list[str] = []
     if infinite:
         cells = [f"{n!r} ({infinite[n]} cell{'' if infinite[n] == 1 else 's'})" for n in frame.columns if n in infinite]
         more = len(cells) - _MAX_LISTED

@@ -5,14 +5,21 @@ values allowed), runs :func:`autometa.search.run_search` and refits the best con
 of ``X``. The estimators follow scikit-learn's conventions (parameters stored as given and
 validated in ``fit``, fitted attributes ending in ``_``), so they clone, pickle and sit inside
 ``cross_val_score`` or a ``Pipeline`` like any other estimator.
+
+Progress is logged (``autometa.estimators`` and the other ``autometa`` loggers, INFO level). As in
+scikit-learn, ``verbose=1`` shows it: during ``fit`` a handler prints those messages on stderr
+as ``[autometa] ...`` lines (one per trial); with ``verbose=0`` nothing is printed unless the
+application configures logging (e.g. ``logging.basicConfig(level=logging.INFO)``).
 """
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
 import warnings
-from typing import Any, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,6 +29,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 
 from autometa.errors import ConfigError, DataError
 from autometa.evaluate import make_splits
+
+logger = logging.getLogger(__name__)
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
@@ -57,6 +66,28 @@ def _as_1d(y: Any, name: str) -> np.ndarray:
     if isinstance(y, pd.Series):
         y = y.to_numpy()
     return column_or_1d(np.asarray(y), warn=True)
+
+
+@contextmanager
+def _verbose_logging(verbose: int) -> Iterator[None]:
+    """``verbose > 0``: while the block runs, the ``autometa`` loggers' INFO messages (and worse)
+    are printed on stderr as ``[autometa] message`` lines."""
+    if not verbose or verbose <= 0:
+        yield
+        return
+    package = logging.getLogger("autometa")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("[autometa] %(message)s"))
+    level = package.level
+    if not package.isEnabledFor(logging.INFO):
+        package.setLevel(logging.INFO)
+    package.addHandler(handler)
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(level)
 
 
 class _AutoMetaBase(BaseEstimator):
@@ -103,22 +134,18 @@ class _AutoMetaBase(BaseEstimator):
 
     def _progress(self, fp: Any) -> None:
         p = fp.search
-        if p is None or p.trial is None:
+        if p is None or p.trial is None or not logger.isEnabledFor(logging.INFO):
             return
         from autometa.display import format_score
 
         score = format_score(p.metric, p.score)
         best = format_score(p.metric, p.best_score)
-        print(
-            f"[autometa] trial {p.done}/{p.total} {p.algorithm} {p.status} score={score} "
-            f"best={best} ({p.elapsed:.1f}s)",
-            file=sys.stderr,
-        )
+        logger.info(f"trial {p.done}/{p.total} {p.algorithm} {p.status} score={score} best={best} ({p.elapsed:.1f}s)")
 
     def fit(self, X: Any, y: Any) -> "_AutoMetaBase":
         """Search configurations by cross-validation, then refit the best one on all of ``X``."""
         from autometa.automl import FitInterrupted, fit_automl
-        from autometa.data import from_xy
+        from autometa.data import RareClassWarning, from_xy
 
         started = time.monotonic()
         frame = _as_frame(X)
@@ -135,13 +162,16 @@ class _AutoMetaBase(BaseEstimator):
                        name=type(self).__name__)
 
         try:
-            fitted = fit_automl(
-                data, metric=self.metric, n_trials=self.n_trials, time_budget=self.time_budget,
-                cv=self.cv, seed=self.seed, n_jobs=self.n_jobs, storage=self.storage,
-                study_name=self.study_name, warm_start=self.warm_start, algorithms=self.algorithms,
-                device=self.device, trial_time_limit=self.trial_time_limit,
-                progress=self._progress if self.verbose else None, started=started,
-            )
+            with _verbose_logging(self.verbose), warnings.catch_warnings():
+                # the rare-class warning was given by _encode_target with the original labels
+                warnings.simplefilter("ignore", RareClassWarning)
+                fitted = fit_automl(
+                    data, metric=self.metric, n_trials=self.n_trials, time_budget=self.time_budget,
+                    cv=self.cv, seed=self.seed, n_jobs=self.n_jobs, storage=self.storage,
+                    study_name=self.study_name, warm_start=self.warm_start, algorithms=self.algorithms,
+                    device=self.device, trial_time_limit=self.trial_time_limit,
+                    progress=self._progress, started=started,
+                )
         except FitInterrupted as stop:
             if stop.result is None:
                 raise KeyboardInterrupt from None
@@ -168,6 +198,7 @@ class _AutoMetaBase(BaseEstimator):
         self.study_ = search.study if search is not None else None
         self.task_ = data.task
         self.column_types_ = dict(data.column_types)
+        self.categories_ = data.categories
         self.device_ = fitted.device
         self.notes_ = list(fitted.notes)
         self.warm_start_notes_ = list(fitted.plan.notes) if fitted.plan is not None else []
@@ -189,7 +220,7 @@ class _AutoMetaBase(BaseEstimator):
             validate_data(self, X, skip_check_array=True, reset=False)  # number of features
             if hasattr(self, "feature_names_in_"):
                 frame.columns = [str(c) for c in self.feature_names_in_]
-        aligned, _ = align_features(frame, self.column_types_)
+        aligned, _ = align_features(frame, self.column_types_, getattr(self, "categories_", None))
         return aligned
 
     def predict(self, X: Any) -> np.ndarray:

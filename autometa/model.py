@@ -69,6 +69,7 @@ class FittedModel:
     device: str = "cpu"
     versions: dict[str, str] = field(default_factory=library_versions)
     notes: list[str] = field(default_factory=list)  # notes from loading the training data
+    categories: dict[str, list[str]] = field(default_factory=dict)  # training levels per categorical column
     format: str = MODEL_FORMAT
     format_version: int = FORMAT_VERSION
 
@@ -86,7 +87,7 @@ class FittedModel:
 
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(X)
-        return align_features(X, self.column_types)
+        return align_features(X, self.column_types, getattr(self, "categories", None) or None)
 
     def _require_classifier(self, what: str) -> None:
         if not self.is_classifier:

@@ -9,7 +9,10 @@ a FAIL trial with its status and message kept, and the search goes on. A persist
 RUNNING by a killed process is marked FAIL and not counted on resume. With per-trial limits each
 trial runs in a child process that is killed at the time limit and capped in memory
 (:mod:`autometa.limits`). Several processes can share one study in PostgreSQL (``join``: the
-``autometa worker`` command), the warm start being enqueued once by the process that creates it.
+``autometa worker`` command), the warm start being enqueued once by the process that creates it;
+there each trial keeps a heartbeat, so that a trial of a worker that died on another host is
+failed too. ``run_search`` takes another Optuna sampler or pruner, or another evaluation
+function, as arguments (the benchmarks compare samplers through the same loop and limits).
 """
 from __future__ import annotations
 
@@ -52,6 +55,11 @@ MIN_TRIAL_SECONDS = 0.5
 PRUNER_STARTUP_TRIALS = 5
 JOURNAL_SUFFIXES = (".log", ".journal")
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
+# database servers shared by hosts: trials keep a heartbeat there, so that one whose process or
+# host died elsewhere is failed after the grace period (one host's pids are checked directly)
+HEARTBEAT_SCHEMES = ("postgresql", "mysql")
+HEARTBEAT_INTERVAL_SECONDS = 60
+HEARTBEAT_GRACE_SECONDS = 180
 LEADERBOARD_COLUMNS = [
     "trial", "algorithm", "params", "score", "metric_value", "std", "fit_seconds", "status", "message",
     "origin",
@@ -132,7 +140,10 @@ def open_storage(storage: Union[None, str, os.PathLike, optuna.storages.BaseStor
         error: Exception = ConfigError("no attempt")
         for attempt in range(5):
             try:
-                return optuna.storages.RDBStorage(url, engine_kwargs=_sqlite_engine_kwargs(url))
+                with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    return optuna.storages.RDBStorage(
+                        url, engine_kwargs=_sqlite_engine_kwargs(url), **_heartbeat_options(scheme))
             except Exception as exc:  # driver missing, unreadable file, old schema, ...
                 error = exc
                 # processes starting together race to create the tables: the loser retries
@@ -196,6 +207,19 @@ def _sqlite_engine_kwargs(url: str) -> Optional[dict[str, Any]]:
     return {"creator": _SQLiteConnect(parsed.database)}
 
 
+def _heartbeat_options(scheme: str) -> dict[str, int]:
+    """RDBStorage arguments: a heartbeat for database servers (:data:`HEARTBEAT_SCHEMES`).
+
+    Not for SQLite: its file serves one machine, where the process-id check of
+    :func:`fail_orphaned_trials` is exact and immediate, and a heartbeat thread would only contend
+    for its single write lock.
+    """
+    if scheme not in HEARTBEAT_SCHEMES:
+        return {}
+    return {"heartbeat_interval": HEARTBEAT_INTERVAL_SECONDS,
+            "grace_period": HEARTBEAT_GRACE_SECONDS}
+
+
 def _postgresql_driver(url: str) -> str:
     """A ``postgresql://`` URL with the driver that is installed: SQLAlchemy 2.1 defaults to
     psycopg 3, the ``distributed`` extra installs psycopg2 (``postgresql+psycopg2://``)."""
@@ -223,6 +247,9 @@ def _quiet_optuna() -> Iterator[None]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            # ask/tell with a heartbeat: this module records the heartbeats itself (_heartbeat)
+            warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used",
+                                    UserWarning)
             yield
     finally:
         optuna.logging.set_verbosity(level)
@@ -234,38 +261,50 @@ class ConditionalTPESampler(optuna.samplers.TPESampler):
     Grouped TPE draws every group of the relative search space for each trial (one group per
     algorithm's parameters), though a trial uses one algorithm's groups only. Drawing the
     "algorithm" group first and then only that algorithm's groups gives each used parameter the
-    same distribution at a fraction of the cost (see benchmarks/search.py). Trials run one at a
-    time here, so the constant-liar sharing of relative samples between workers is not needed.
+    same distribution at a fraction of the cost (see benchmarks/search.py: 6.8 ms per trial
+    against 27 ms for plain ``TPESampler(multivariate=True, group=True)``, so the subclass stays).
+    Trials run one at a time here, so the constant-liar sharing of relative samples between
+    workers is not needed.
+
+    Only public API: grouped TPE's ``sample_relative`` samples each group restricted to the names
+    of the ``search_space`` it is given (the contract :class:`optuna.samplers.PartialFixedSampler`
+    relies on) and skips empty groups without drawing, so it is called twice: with the
+    "algorithm" parameter alone, then with the chosen algorithm's parameters (names
+    ``algorithm:param``, see :mod:`autometa.space`).
     """
 
     def sample_relative(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, Any]
     ) -> dict[str, Any]:
-        groups = getattr(self, "_search_space_group", None)
-        if groups is None or not hasattr(self, "_sample_relative"):  # other Optuna internals
+        if "algorithm" not in search_space:  # one algorithm (or TPE's start-up): nothing to skip
             return super().sample_relative(study, trial, search_space)
-        spaces = [
-            {n: d for n, d in sorted(g.items()) if not d.single() and n in search_space}
-            for g in groups.search_spaces
-        ]
-        params: dict[str, Any] = {}
-        for sub in spaces:
-            if "algorithm" in sub:
-                params.update(self._sample_relative(study, trial, sub))
-        prefix = f"{params['algorithm']}:" if "algorithm" in params else ""
-        for sub in spaces:
-            if sub and "algorithm" not in sub and all(n.startswith(prefix) for n in sub):
-                params.update(self._sample_relative(study, trial, sub))
+        params = super().sample_relative(study, trial, {"algorithm": search_space["algorithm"]})
+        if "algorithm" not in params:  # start-up trials: TPE samples nothing relatively yet
+            return params
+        prefix = f"{params['algorithm']}:"
+        chosen = {n: d for n, d in search_space.items() if n.startswith(prefix)}
+        if chosen:
+            params.update(super().sample_relative(study, trial, chosen))
         return params
 
 
-def _open_study(storage: Any, study_name: str, seed: int) -> optuna.Study:
-    sampler = ConditionalTPESampler(
-        multivariate=True, group=True, seed=seed, n_startup_trials=N_STARTUP_TRIALS,
-        constant_liar=False,
-    )
-    # running fold means of a new configuration vs. the median of completed ones at the same fold
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=1)
+def tpe_sampler(seed: Optional[int], conditional: bool = True) -> optuna.samplers.TPESampler:
+    """The search's default sampler: multivariate grouped TPE with :data:`N_STARTUP_TRIALS` random
+    start-up trials, :class:`ConditionalTPESampler` (``conditional=False``: Optuna's plain one)."""
+    cls = ConditionalTPESampler if conditional else optuna.samplers.TPESampler
+    with warnings.catch_warnings():  # ``group`` is "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return cls(multivariate=True, group=True, seed=seed, n_startup_trials=N_STARTUP_TRIALS,
+                   constant_liar=False)
+
+
+def _open_study(storage: Any, study_name: str, seed: int,
+                sampler: Optional[optuna.samplers.BaseSampler] = None,
+                pruner: Optional[optuna.pruners.BasePruner] = None) -> optuna.Study:
+    sampler = sampler if sampler is not None else tpe_sampler(seed)
+    if pruner is None:
+        # running fold means of a new configuration vs. the median of completed ones at the same fold
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=1)
     try:
         return optuna.create_study(
             storage=storage, sampler=sampler, pruner=pruner, study_name=study_name,
@@ -404,6 +443,9 @@ def run_search(
     join: bool = False,
     study_attrs: Optional[dict[str, Any]] = None,
     refit_reserve: bool = False,
+    sampler: Optional[optuna.samplers.BaseSampler] = None,
+    pruner: Optional[optuna.pruners.BasePruner] = None,
+    evaluate: Optional[Callable[..., Any]] = None,
 ) -> SearchResult:
     """Search configurations by CV score: warm-start trials first, then TPE; return the best.
 
@@ -423,8 +465,10 @@ def run_search(
     storage (PostgreSQL, or SQLite/journal on one machine): a joining process needs the study to
     exist, takes its metric and algorithms, enqueues no warm-start configuration, and stops when
     the study's finished trials plus those running elsewhere reach ``n_trials``. Trials left
-    RUNNING by a process of this machine that no longer exists (killed, crashed) are marked FAIL
-    with a note and not counted. ``study_attrs`` are stored on a new study (e.g. the target).
+    RUNNING by a process of this machine that no longer exists (killed, crashed), or by one that
+    sent no heartbeat for :data:`HEARTBEAT_GRACE_SECONDS` (PostgreSQL/MySQL: a worker on another
+    host), are marked FAIL with a note and not counted. ``study_attrs`` are stored on a new study
+    (e.g. the target).
 
     ``time_budget`` is a hard limit: each trial runs in a killable child process with at most the
     remaining time, and no trial starts with less than :data:`MIN_TRIAL_SECONDS` left. A trial
@@ -433,12 +477,21 @@ def run_search(
     (from its fold fit times), so that search and refit together end within the budget.
     Ctrl-C propagates as KeyboardInterrupt with the study attached (``exc.study``); finished
     trials stay in the storage. Raises :class:`NoTrialFinished` when no trial completed.
+
+    ``sampler`` replaces the default :func:`tpe_sampler` (seeded with ``seed``), e.g.
+    ``optuna.samplers.RandomSampler(seed=0)``; ``pruner`` the median pruner (e.g.
+    ``optuna.pruners.NopPruner()``); warm-start trials run first whatever the sampler.
+    ``evaluate`` replaces :func:`autometa.evaluate.evaluate_config` (None: that function, looked up
+    when the search starts); it takes the same arguments and returns an ``EvalResult``. Under
+    limits it runs in a child process, so it must be picklable (a module-level function): one
+    that is not runs in this process, with a warning.
     """
     start = time.perf_counter()
+    evaluate = evaluate if evaluate is not None else evaluate_config
     _check_numbers(n_trials, time_budget, trial_time_limit)
     check_limits(trial_time_limit, trial_memory_limit_mb)
     isolate = trial_time_limit is not None or trial_memory_limit_mb is not None or time_budget is not None
-    if isolate and not can_isolate(evaluate_config):
+    if isolate and not can_isolate(evaluate):
         warnings.warn("the evaluation function cannot be sent to a child process; trial limits "
                       "are checked after each fold only", RuntimeWarning, stacklevel=2)
         isolate = False
@@ -457,7 +510,8 @@ def run_search(
     with _quiet_optuna():
         # joining processes of one study must not draw the same random start-up configurations
         study = _open_study(storage_obj, name,
-                            seed if not join else (seed * 1_000_003 + os.getpid()) % 2**32)
+                            seed if not join else (seed * 1_000_003 + os.getpid()) % 2**32,
+                            sampler=sampler, pruner=pruner)
         metric, algorithms = _reconcile_study(
             study, task=task, metric=metric, algorithms=algorithms, resume=resume or join,
             persistent=persistent, current={"seed": seed, "cv": cv},
@@ -476,7 +530,7 @@ def run_search(
             study.set_user_attr("n_trials", n_trials)
 
         splits = make_splits(y, task, cv=cv, seed=seed)
-        fail_orphaned_trials(study, everything=resume and not join)
+        fail_orphaned_trials(study, everything=resume and not join, storage=storage_obj)
         done = _count_done(study)
         if not join:  # workers never enqueue: the warm start is the creator's, once
             warm = space.default_configs(task, len(X)) if warm_start is None else list(warm_start)
@@ -506,10 +560,10 @@ def run_search(
                     study, X, y, column_types, task, allowed, metric_obj, splits,
                     seed=seed, device=device, n_jobs=n_jobs, time_limit=limit,
                     isolate=isolate, memory_limit_mb=trial_memory_limit_mb,
-                    budget_ends=budget_ends,
+                    budget_ends=budget_ends, evaluate=evaluate, storage=storage_obj,
                 )
                 if persistent:  # other processes may share the study
-                    fail_orphaned_trials(study)
+                    fail_orphaned_trials(study, storage=storage_obj)
                     done = _count_done(study)
                 else:
                     done += 1
@@ -533,13 +587,17 @@ def _run_trial(
     study: optuna.Study, X: pd.DataFrame, y: pd.Series, column_types: dict[str, str], task: str,
     allowed: Sequence[str], metric: Any, splits: list, *, seed: int, device: str, n_jobs: int,
     time_limit: Optional[float], isolate: bool = False, memory_limit_mb: Optional[float] = None,
-    budget_ends: Optional[float] = None,
+    budget_ends: Optional[float] = None, evaluate: Optional[Callable[..., Any]] = None,
+    storage: Any = None,
 ) -> FrozenTrial:
     """Ask one trial, evaluate it fold by fold (pruning allowed unless warm-start), tell the outcome.
 
     With ``isolate`` the evaluation runs in a child process under hard limits (time_limit,
-    memory_limit_mb), see :func:`autometa.limits.run_limited`.
+    memory_limit_mb), see :func:`autometa.limits.run_limited`. ``evaluate`` defaults to
+    :func:`autometa.evaluate.evaluate_config`; a ``storage`` with a heartbeat gets one from this
+    process while the trial is evaluated (see :func:`_heartbeat`).
     """
+    evaluate = evaluate if evaluate is not None else evaluate_config
     trial = study.ask()
     trial.set_user_attr("worker", worker_id())
     origin = trial.user_attrs.get("origin")
@@ -559,19 +617,20 @@ def _run_trial(
         return trial.should_prune()
 
     try:
-        if isolate:
-            res = run_limited(
-                evaluate_config, (config, X, y, column_types, task),
-                dict(metric=metric, splits=splits, seed=seed, device=device, n_jobs=n_jobs,
-                     time_limit=time_limit),
-                time_limit=time_limit, memory_limit_mb=memory_limit_mb, report=report,
-                deadline=budget_ends,  # the budget counts the child's start-up too
-            )
-        else:
-            res = evaluate_config(
-                config, X, y, column_types, task, metric=metric, splits=splits, seed=seed,
-                device=device, n_jobs=n_jobs, time_limit=time_limit, report=report,
-            )
+        with _heartbeat(storage, trial):
+            if isolate:
+                res = run_limited(
+                    evaluate, (config, X, y, column_types, task),
+                    dict(metric=metric, splits=splits, seed=seed, device=device, n_jobs=n_jobs,
+                         time_limit=time_limit),
+                    time_limit=time_limit, memory_limit_mb=memory_limit_mb, report=report,
+                    deadline=budget_ends,  # the budget counts the child's start-up too
+                )
+            else:
+                res = evaluate(
+                    config, X, y, column_types, task, metric=metric, splits=splits, seed=seed,
+                    device=device, n_jobs=n_jobs, time_limit=time_limit, report=report,
+                )
         status, message, score = res.status, res.message or "", float(res.score)
         fold_scores = [float(s) for s in res.fold_scores]
         std, fit_seconds = float(res.std), float(res.fit_seconds)
@@ -634,7 +693,12 @@ def _alive(pid: int) -> bool:
 
 
 def _interrupted(t: FrozenTrial) -> bool:
-    return bool(t.user_attrs.get(INTERRUPTED_ATTR))
+    return bool(t.user_attrs.get(INTERRUPTED_ATTR)) or _stopped(t)
+
+
+def _stopped(t: FrozenTrial) -> bool:
+    """Failed by Optuna's heartbeat check: every trial this module fails gets a status first."""
+    return t.state == TrialState.FAIL and "status" not in t.user_attrs
 
 
 def _count_done(study: optuna.Study) -> int:
@@ -644,18 +708,23 @@ def _count_done(study: optuna.Study) -> int:
     return finished + sum(t.state == TrialState.RUNNING for t in trials)
 
 
-def fail_orphaned_trials(study: optuna.Study, everything: bool = False) -> int:
+def fail_orphaned_trials(study: optuna.Study, everything: bool = False, *, storage: Any) -> int:
     """Mark FAIL the RUNNING trials whose process is gone; return how many.
 
     A trial's process is gone when it ran on this machine under a process id that no longer
-    exists (a ``kill -9``, a crash, a power cut). With ``everything`` (resuming a study that no
-    other process uses), RUNNING trials that name no process are failed too. Such trials keep
-    status "crash" with a note, are not counted towards ``n_trials``, and a warning says so.
+    exists (a ``kill -9``, a crash, a power cut), or, with a storage that keeps heartbeats
+    (PostgreSQL/MySQL, see :func:`open_storage`), when it sent none for
+    :data:`HEARTBEAT_GRACE_SECONDS` (a process or host that died elsewhere). With ``everything``
+    (resuming a study that no other process uses), RUNNING trials that name no process are failed
+    too. Such trials keep status "crash" with a note, are not counted towards ``n_trials``, and a
+    warning says so. ``storage`` is the study's storage (from :func:`open_storage`).
     """
     host = socket.gethostname()
-    storage = study._storage
-    failed = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    failed = _fail_stale_trials(study, storage, running)
+    for t in running:
+        if t.number in failed:
+            continue
         worker = str(t.user_attrs.get("worker") or "")
         name, _, pid = worker.rpartition(":")
         if worker:
@@ -668,16 +737,81 @@ def fail_orphaned_trials(study: optuna.Study, everything: bool = False) -> int:
             for key, value in (("status", "crash"), (INTERRUPTED_ATTR, True),
                                ("message", f"interrupted: {who} stopped while running this "
                                            "trial; not counted")):
-                storage.set_trial_user_attr(t._trial_id, key, value)
-            storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+                storage.set_trial_user_attr(_trial_id(t), key, value)
+            study.tell(t.number, state=TrialState.FAIL)
         except Exception:  # another process finished or failed it first
             continue
         failed.append(t.number)
     if failed:
         warnings.warn(f"{len(failed)} trial(s) left running by a stopped process marked failed "
-                      f"and not counted: {', '.join(map(str, failed))}", RuntimeWarning,
+                      f"and not counted: {', '.join(map(str, sorted(failed)))}", RuntimeWarning,
                       stacklevel=2)
     return len(failed)
+
+
+def _fail_stale_trials(study: optuna.Study, storage: Any, running: list[FrozenTrial]) -> list[int]:
+    """Numbers of the ``running`` trials Optuna's heartbeat check failed now (none without one).
+
+    :func:`optuna.storages.fail_stale_trials` fails them without autometa's user attributes (a
+    finished trial takes none), so :func:`_stopped` recognises them by their missing status.
+    """
+    if not running or not _heartbeat_interval(storage):
+        return []
+    optuna.storages.fail_stale_trials(study)
+    numbers = {t.number for t in running}
+    return [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+            if t.number in numbers and _stopped(t)]
+
+
+def _heartbeat_interval(storage: Any) -> Optional[int]:
+    """Seconds between heartbeats of a storage that keeps them, else None."""
+    if isinstance(storage, optuna.storages.RDBStorage):
+        return storage.get_heartbeat_interval()
+    return None
+
+
+@contextmanager
+def _heartbeat(storage: Any, trial: optuna.Trial) -> Iterator[None]:
+    """Record the trial's heartbeat every interval while the block runs (storages that keep them).
+
+    Optuna records heartbeats only inside ``Study.optimize``; this search asks and tells, so it
+    records them itself, in a thread (an evaluation can last longer than the grace period).
+    """
+    interval = _heartbeat_interval(storage)
+    if not interval:
+        yield
+        return
+    import threading
+
+    stop = threading.Event()
+    trial_id = _trial_id(trial)
+
+    def beat() -> None:
+        while True:
+            try:
+                storage.record_heartbeat(trial_id)
+            except Exception:  # the database is unreachable for a moment: try again later
+                pass
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name="autometa-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5.0)  # a heartbeat stuck on an unreachable database does not hold the trial
+
+
+def _trial_id(trial: Union[optuna.Trial, FrozenTrial]) -> int:
+    """The storage's id of a trial: the one Optuna internal this module uses.
+
+    Optuna exposes no public trial id, yet its public storage methods (``set_trial_user_attr``,
+    ``RDBStorage.record_heartbeat``) take one; a trial of another process (an orphan) cannot be
+    reached otherwise, and ``study.tell`` takes the number but sets no user attribute.
+    """
+    return trial._trial_id
 
 
 def _num(value: float) -> Optional[float]:
@@ -751,7 +885,9 @@ def leaderboard(study: optuna.Study, metric: Optional[str] = None) -> pd.DataFra
             "std": attrs.get("std") if attrs.get("std") is not None else math.nan,
             "fit_seconds": attrs.get("fit_seconds") if attrs.get("fit_seconds") is not None else math.nan,
             "status": status,
-            "message": attrs.get("message", ""),
+            "message": attrs.get("message", "") if not _stopped(t) else (
+                f"interrupted: process {attrs.get('worker') or '?'} sent no heartbeat while "
+                "running this trial; not counted"),
             "origin": attrs.get("origin", ORIGIN_TPE),
             "_rank": order[t.state],
         })

@@ -98,8 +98,6 @@ def _storage_kind(storage: Optional[str]) -> str:
 
 
 def _overhead_once(n_trials: int, sampler: str, storage: Optional[str]) -> dict[str, Any]:
-    import optuna
-
     import autometa.search as search
     from autometa.data import from_xy
     from autometa.evaluate import EvalResult
@@ -119,17 +117,12 @@ def _overhead_once(n_trials: int, sampler: str, storage: Optional[str]) -> dict[
         return EvalResult("ok", float(np.mean(scores)), float(np.std(scores)), scores, [], 0.0,
                           0.0, "")
 
-    saved = search.evaluate_config, search.ConditionalTPESampler
-    search.evaluate_config = instant
-    if sampler == "optuna-tpe":
-        search.ConditionalTPESampler = optuna.samplers.TPESampler  # plain grouped TPE
-    try:
-        start = time.perf_counter()
-        res = search.run_search(ds.X, ds.y, ds.column_types, ds.task, n_trials=n_trials,
-                                storage=storage)
-        elapsed = time.perf_counter() - start
-    finally:
-        search.evaluate_config, search.ConditionalTPESampler = saved
+    # plain grouped TPE (same options) or autometa's; the run's seed is run_search's default, 0
+    tpe = search.tpe_sampler(0, conditional=sampler != "optuna-tpe")
+    start = time.perf_counter()
+    res = search.run_search(ds.X, ds.y, ds.column_types, ds.task, n_trials=n_trials,
+                            storage=storage, evaluate=instant, sampler=tpe)
+    elapsed = time.perf_counter() - start
     statuses = res.leaderboard["status"].value_counts().to_dict()
     return {
         "sampler": sampler, "storage": _storage_kind(storage), "n_trials": n_trials,

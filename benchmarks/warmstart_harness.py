@@ -10,7 +10,8 @@ recommendation), and every method is evaluated with the metabase's own protocol 
 * ``autometa-knn`` / ``autometa-portfolio`` / ``autometa-ranker`` / ``autometa-combined``:
   the meta-model's top-k recommendations enqueued, then TPE (:func:`autometa.search.run_search`);
 * ``tpe``: cold Optuna TPE over the same space (``warm_start=[]``);
-* ``random``: Optuna's RandomSampler over the same space (no pruning);
+* ``random``: Optuna's RandomSampler over the same space (no pruning), through the same
+  ``run_search`` loop and hard per-trial time limit as ``tpe`` and ``autometa-*``;
 * ``lightgbm-default``: LightGBM's default configuration (one evaluation);
 * ``flaml-zeroshot``: FLAML's zero-shot LightGBM hyperparameters
   (``flaml.default.preprocess_and_suggest_hyperparams``, suggested from each training fold);
@@ -243,12 +244,12 @@ class MethodRun:
         return max(ok) if ok else math.nan
 
 
-def _allowed(task: str, n_rows: int) -> list[str]:
-    return space.algorithms_for(task, n_rows)
-
-
 def _run_search_method(X: pd.DataFrame, y: pd.Series, ct: dict, task: str, metric: str, n_trials: int,
-                       protocol: Protocol, seed: int, warm: list[dict], overhead: float) -> MethodRun:
+                       protocol: Protocol, seed: int, warm: list[dict], overhead: float,
+                       sampler: Any = None, pruner: Any = None) -> MethodRun:
+    """One search through :func:`autometa.search.run_search`: warm-started or cold TPE (its default
+    sampler and pruner) or another Optuna ``sampler``/``pruner``, all with the same loop and the
+    same hard per-trial time limit (the protocol's run time limit)."""
     from autometa.search import run_search
 
     out = MethodRun(overhead=overhead)
@@ -263,41 +264,12 @@ def _run_search_method(X: pd.DataFrame, y: pd.Series, ct: dict, task: str, metri
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = run_search(X, y, ct, task, metric=metric, n_trials=n_trials, cv=protocol.cv, seed=seed,
-                         warm_start=warm, trial_time_limit=protocol.run_time_limit, progress=progress)
+                         warm_start=warm, trial_time_limit=protocol.run_time_limit, progress=progress,
+                         sampler=sampler, pruner=pruner)
     lb = res.study.trials
     if lb:
         first = lb[0]
         out.first_config = json.loads(first.user_attrs["config"]) if "config" in first.user_attrs else None
-    return out
-
-
-def _random_search(X: pd.DataFrame, y: pd.Series, ct: dict, task: str, metric: str, n_trials: int,
-                   protocol: Protocol, seed: int, splits: list) -> MethodRun:
-    import optuna
-
-    from autometa.evaluate import evaluate_config
-
-    out = MethodRun()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
-    allowed = _allowed(task, len(X))
-    t0 = time.perf_counter()
-    for _ in range(n_trials):
-        trial = study.ask()
-        config = space.suggest_config(trial, task, allowed)
-        if out.first_config is None:
-            out.first_config = config
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = evaluate_config(config, X, y, ct, task, metric=metric, splits=splits, seed=seed, n_jobs=1,
-                                  time_limit=protocol.run_time_limit)
-        score = float(res.score) if res.ok and math.isfinite(res.score) else math.nan
-        if math.isfinite(score):
-            study.tell(trial, score)
-        else:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        out.scores.append(score)
-        out.seconds.append(time.perf_counter() - t0)
     return out
 
 
@@ -596,7 +568,11 @@ def run_benchmark(
                 elif method == "tpe":
                     run = _run_search_method(X, y, ct, task, metric, max_trials, protocol, seed, [], 0.0)
                 elif method == "random":
-                    run = _random_search(X, y, ct, task, metric, max_trials, protocol, seed, splits)
+                    import optuna
+
+                    run = _run_search_method(X, y, ct, task, metric, max_trials, protocol, seed, [], 0.0,
+                                             sampler=optuna.samplers.RandomSampler(seed=seed),
+                                             pruner=optuna.pruners.NopPruner())
                 elif method == "lightgbm-default":
                     run = _lightgbm_default(X, y, ct, task, metric, protocol, seed, splits)
                 elif method == "flaml-zeroshot":

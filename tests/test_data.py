@@ -386,7 +386,7 @@ def test_datetime_and_free_text_dropped_with_one_warning() -> None:
         "comment": [" ".join(words[(i + k) % 10] for k in range(5)) + f" #{i}" for i in range(n)],
         "ident": [f"ID{i:05d}" for i in range(n)],
         "month": ["jan", "feb", "mar"] * 10,
-        "x": np.arange(n, dtype=float),
+        "x": np.arange(n, dtype=float) / 2,
         "y": ["a", "b"] * 15,
     })
     with warnings.catch_warnings(record=True) as caught:
@@ -394,8 +394,9 @@ def test_datetime_and_free_text_dropped_with_one_warning() -> None:
         ds = load_data(frame)
     ours = [w for w in caught if "dropped" in str(w.message)]
     assert len(ours) == 1 and "'comment' (free text)" in str(ours[0].message)
-    assert ds.dropped == {"when": "datetime", "stamp": "datetime", "comment": "free text"}
-    assert ds.column_types == {"ident": "categorical", "month": "categorical", "x": "numeric"}
+    assert ds.dropped == {"when": "datetime", "stamp": "datetime", "comment": "free text",
+                      "ident": "ID-like: a distinct code per row"}
+    assert ds.column_types == {"month": "categorical", "x": "numeric"}
     assert any(n.startswith("dropped columns:") for n in ds.notes)
 
 

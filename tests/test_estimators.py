@@ -97,8 +97,10 @@ def test_warm_start_choice_lives_in_one_method(monkeypatch):
     X = np.random.default_rng(3).normal(size=(60, 2))
     y = (X[:, 0] > 0).astype(int)
     mine = {"algorithm": "linear", "params": {"C": 0.25, "penalty": "l2"}}
-    monkeypatch.setattr(AutoMetaClassifier, "_warm_start_configs",
-                        lambda self, X, y, task: [mine])
+    import autometa.automl as automl
+
+    # the one place that decides where a search starts, for the CLI and the estimators alike
+    monkeypatch.setattr(automl, "warm_start_configs", lambda ds, warm, **kw: ([mine], None))
     clf = AutoMetaClassifier(n_trials=2, cv=2).fit(X, y)
     first = clf.study_.trials[0]
     assert first.user_attrs["origin"] == "warm-start"
@@ -108,8 +110,12 @@ def test_warm_start_choice_lives_in_one_method(monkeypatch):
 def test_warm_start_parameter_values():
     X = np.random.default_rng(4).normal(size=(60, 2))
     y = (X[:, 0] > 0).astype(int)
+    from autometa.automl import warm_start_configs
+    from autometa.data import from_xy
+
     clf = AutoMetaClassifier(n_trials=2, cv=2, algorithms=["linear", "knn"])
-    start = clf._warm_start_configs(pd.DataFrame(X), pd.Series(y), "binary")
+    start, _ = warm_start_configs(from_xy(pd.DataFrame(X), pd.Series(y), task="binary"), True, n_trials=2,
+                                  algorithms=["linear", "knn"], seed=0)
     # the meta-model's top min(WARM_START_K, n_trials) recommendations, within the allowed algorithms
     assert len(start) == 2 and {c["algorithm"] for c in start} <= {"linear", "knn"}
     assert [space.validate_config(c, "binary") for c in start] == start
@@ -171,7 +177,12 @@ def test_warm_start_falls_back_to_defaults_without_a_meta_model(tmp_path, monkey
     clear_model_cache()
     X = np.random.default_rng(4).normal(size=(60, 2))
     y = (X[:, 0] > 0).astype(int)
-    clf = AutoMetaClassifier(n_trials=3, cv=2, algorithms=["linear", "knn"])
-    start = clf._warm_start_configs(pd.DataFrame(X), pd.Series(y), "binary")
+    from autometa.automl import warm_start_configs
+    from autometa.data import from_xy
+
+    start, plan = warm_start_configs(from_xy(pd.DataFrame(X), pd.Series(y), task="binary"), True, n_trials=3,
+                                     algorithms=["linear", "knn"], seed=0)
     assert start == [space.default_config("linear", "binary"), space.default_config("knn", "binary")]
+    assert any("no trained meta-model" in n for n in plan.notes)
+    clf = AutoMetaClassifier(n_trials=3, cv=2, algorithms=["linear", "knn"]).fit(X, y)
     assert any("no trained meta-model" in n for n in clf.warm_start_notes_)

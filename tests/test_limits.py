@@ -42,10 +42,9 @@ def _by_algorithm(result):
     return {a: set(board.loc[board["algorithm"] == a, "status"]) for a in ("linear", "knn")}
 
 
-def test_hanging_trial_is_killed_at_the_time_limit_and_the_search_goes_on(binary, monkeypatch):
-    monkeypatch.setattr(search, "evaluate_config", hooks.hang_on_knn)
+def test_hanging_trial_is_killed_at_the_time_limit_and_the_search_goes_on(binary):
     start = time.perf_counter()
-    res = _search(binary, n_trials=3, trial_time_limit=2.0)
+    res = _search(binary, n_trials=3, trial_time_limit=2.0, evaluate=hooks.hang_on_knn)
     elapsed = time.perf_counter() - start
     statuses = _by_algorithm(res)
     assert statuses["knn"] == {"timeout"}  # the knn default (warm start) hung and was killed
@@ -56,9 +55,8 @@ def test_hanging_trial_is_killed_at_the_time_limit_and_the_search_goes_on(binary
     assert elapsed < 3 * 2.0 + 20  # each trial at most ~2 s, not the 3600 s the hang asks for
 
 
-def test_memory_hog_is_a_memout_and_the_search_goes_on(binary, monkeypatch):
-    monkeypatch.setattr(search, "evaluate_config", hooks.hog_memory_on_knn)
-    res = _search(binary, n_trials=3, trial_memory_limit_mb=300)
+def test_memory_hog_is_a_memout_and_the_search_goes_on(binary):
+    res = _search(binary, n_trials=3, trial_memory_limit_mb=300, evaluate=hooks.hog_memory_on_knn)
     statuses = _by_algorithm(res)
     assert statuses["knn"] == {"memout"}
     assert "ok" in statuses["linear"]
@@ -66,9 +64,8 @@ def test_memory_hog_is_a_memout_and_the_search_goes_on(binary, monkeypatch):
     assert "MemoryError" in knn["message"] and "300 MB" in knn["message"]
 
 
-def test_a_dying_trial_process_is_a_crash(binary, monkeypatch):
-    monkeypatch.setattr(search, "evaluate_config", hooks.crash_process_on_knn)
-    res = _search(binary, n_trials=2, trial_time_limit=60)
+def test_a_dying_trial_process_is_a_crash(binary):
+    res = _search(binary, n_trials=2, trial_time_limit=60, evaluate=hooks.crash_process_on_knn)
     knn = res.leaderboard[res.leaderboard["algorithm"] == "knn"].iloc[0]
     assert knn["status"] == "crash" and "SIGKILL" in knn["message"]
 

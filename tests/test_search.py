@@ -1,6 +1,7 @@
 """Tests of autometa.search (warm start, TPE, pruning, failures, budgets, storage) and autometa.gpu."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sqlite3
@@ -113,23 +114,23 @@ def test_search_is_deterministic_for_a_seed(regression):
 
 
 # ---------------------------------------------------------------- warm start, algorithms
-def test_warm_start_list_is_enqueued_in_order_and_empty_means_none(binary, monkeypatch):
+def test_warm_start_list_is_enqueued_in_order_and_empty_means_none(binary):
     fake = FakeEvaluate()
-    monkeypatch.setattr(search, "evaluate_config", fake)
     configs = [{"algorithm": "knn", "params": {"n_neighbors": 7}},
                {"algorithm": "linear", "params": {"C": 0.5}},
                {"algorithm": "svm", "params": {}}]  # not among the allowed algorithms: skipped
-    res = run_search(*_args(binary), n_trials=4, warm_start=configs, algorithms=["knn", "linear"])
+    res = run_search(*_args(binary), n_trials=4, warm_start=configs, algorithms=["knn", "linear"],
+                     evaluate=fake)
     evaluated = [c["config"] for c in fake.calls]
     assert evaluated[:2] == [space.validate_config(c, "binary") for c in configs[:2]]
     assert all(c["algorithm"] in ("knn", "linear") for c in evaluated)
     origins = [t.user_attrs["origin"] for t in res.study.trials]
     assert origins == [ORIGIN_WARM_START] * 2 + [ORIGIN_TPE] * 2
 
-    res = run_search(*_args(binary), n_trials=3, warm_start=[])
+    res = run_search(*_args(binary), n_trials=3, warm_start=[], evaluate=fake)
     assert {t.user_attrs["origin"] for t in res.study.trials} == {ORIGIN_TPE}
 
-    res = run_search(*_args(binary), n_trials=2)  # None: every algorithm's default
+    res = run_search(*_args(binary), n_trials=2, evaluate=fake)  # None: every algorithm's default
     assert [json.loads(t.user_attrs["config"]) for t in res.study.trials] == \
         space.default_configs("binary", len(binary.X))[:2]
 
@@ -150,15 +151,14 @@ def test_invalid_arguments_raise_config_errors(binary):
 
 
 # ---------------------------------------------------------------- pruning
-def test_warm_start_trials_are_never_pruned_but_tpe_trials_are(binary, monkeypatch):
+def test_warm_start_trials_are_never_pruned_but_tpe_trials_are(binary):
     # good configurations score ~1, the rest ~0; five good warm starts set the median high,
     # three bad warm starts would be pruned if warm starts could be
     fake = FakeEvaluate(score=lambda c: 1.0 if c["params"]["C"] > 0.1 else 0.0)
-    monkeypatch.setattr(search, "evaluate_config", fake)
     good = [{"algorithm": "linear", "params": {"C": c}} for c in (1.0, 2.0, 3.0, 4.0, 5.0)]
     bad = [{"algorithm": "linear", "params": {"C": c}} for c in (1e-4, 2e-4, 3e-4)]
     res = run_search(*_args(binary), n_trials=30, cv=4, warm_start=good + bad,
-                     algorithms=["linear"])
+                     algorithms=["linear"], evaluate=fake)
     trials = res.study.trials
     warm = [t for t in trials if t.user_attrs["origin"] == ORIGIN_WARM_START]
     assert len(warm) == 8 and all(t.state == TrialState.COMPLETE for t in warm)
@@ -173,8 +173,7 @@ def test_warm_start_trials_are_never_pruned_but_tpe_trials_are(binary, monkeypat
 
 def test_sampler_draws_every_used_parameter_jointly_and_only_the_chosen_algorithm(
         binary, monkeypatch):
-    monkeypatch.setattr(search, "evaluate_config", FakeEvaluate(
-        score=lambda c: {"linear": 0.8, "knn": 0.7}.get(c["algorithm"], 0.6)))
+    fake = FakeEvaluate(score=lambda c: {"linear": 0.8, "knn": 0.7}.get(c["algorithm"], 0.6))
     drawn = {}
     original = search.ConditionalTPESampler.sample_relative
 
@@ -184,8 +183,8 @@ def test_sampler_draws_every_used_parameter_jointly_and_only_the_chosen_algorith
         return params
 
     monkeypatch.setattr(search.ConditionalTPESampler, "sample_relative", recording)
-    res = run_search(*_args(binary), n_trials=25, warm_start=[], algorithms=["linear", "knn",
-                                                                              "lightgbm"])
+    res = run_search(*_args(binary), n_trials=25, warm_start=[], evaluate=fake,
+                     algorithms=["linear", "knn", "lightgbm"])
     late = [t for t in res.study.trials if t.number >= 15]
     for t in late:
         assert set(t.params) <= set(drawn[t.number]), "a parameter fell back to random sampling"
@@ -194,13 +193,13 @@ def test_sampler_draws_every_used_parameter_jointly_and_only_the_chosen_algorith
 
 
 # ---------------------------------------------------------------- failures
-def test_failed_trials_are_recorded_and_the_search_goes_on(binary, monkeypatch):
+def test_failed_trials_are_recorded_and_the_search_goes_on(binary):
     fake = FakeEvaluate(
         score=lambda c: 0.8 if c["algorithm"] == "linear" else 0.6,
         fail=lambda c: ("crash", "ValueError: boom") if c["algorithm"] == "knn" else None,
     )
-    monkeypatch.setattr(search, "evaluate_config", fake)
-    res = run_search(*_args(binary), n_trials=8, algorithms=["knn", "linear", "lightgbm"])
+    res = run_search(*_args(binary), n_trials=8, algorithms=["knn", "linear", "lightgbm"],
+                     evaluate=fake)
     board = res.leaderboard
     crashed = board[board.status == "crash"]
     assert len(crashed) >= 1 and (crashed.message == "ValueError: boom").all()
@@ -212,7 +211,7 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(binary, monkeypatch):
     assert res.n_trials == 8 and res.best_config["algorithm"] == "linear"
 
 
-def test_an_exception_inside_evaluation_is_a_crash_not_the_end(binary, monkeypatch):
+def test_an_exception_inside_evaluation_is_a_crash_not_the_end(binary):
     fake = FakeEvaluate()
 
     def flaky(config, *args, **kwargs):
@@ -220,26 +219,24 @@ def test_an_exception_inside_evaluation_is_a_crash_not_the_end(binary, monkeypat
             raise RuntimeError("segfault-ish\nsecond line")
         return fake(config, *args, **kwargs)
 
-    monkeypatch.setattr(search, "evaluate_config", flaky)
-    res = run_search(*_args(binary), n_trials=3, algorithms=["lightgbm", "linear"])
+    res = run_search(*_args(binary), n_trials=3, algorithms=["lightgbm", "linear"], evaluate=flaky)
     row = res.leaderboard[res.leaderboard.algorithm == "lightgbm"].iloc[0]
     assert row.status == "crash" and row.message == "RuntimeError: segfault-ish"
 
 
-def test_every_trial_failing_is_one_clear_error(binary, monkeypatch):
+def test_every_trial_failing_is_one_clear_error(binary):
     fake = FakeEvaluate(fail=lambda c: ("memout", "MemoryError: out of memory"))
-    monkeypatch.setattr(search, "evaluate_config", fake)
     with pytest.raises(AutometaError, match=r"all 3 trials failed; most common error: "
                                             r"MemoryError: out of memory"):
-        run_search(*_args(binary), n_trials=3)
+        run_search(*_args(binary), n_trials=3, evaluate=fake)
 
 
 # ---------------------------------------------------------------- budgets
-def test_time_budget_stops_the_search_and_limits_the_last_trial(binary, monkeypatch):
+def test_time_budget_stops_the_search_and_limits_the_last_trial(binary):
     fake = FakeEvaluate(sleep=0.05)  # 5 folds -> 0.25 s per trial
-    monkeypatch.setattr(search, "evaluate_config", fake)
     start = time.perf_counter()
-    res = run_search(*_args(binary), n_trials=1000, time_budget=1.0, trial_time_limit=5.0)
+    res = run_search(*_args(binary), n_trials=1000, time_budget=1.0, trial_time_limit=5.0,
+                     evaluate=fake)
     elapsed = time.perf_counter() - start
     assert 2 <= res.n_trials <= 6
     assert elapsed < 2.5
@@ -248,20 +245,19 @@ def test_time_budget_stops_the_search_and_limits_the_last_trial(binary, monkeypa
     assert all(b < a for a, b in zip(limits, limits[1:]))
 
 
-def test_no_trial_within_the_budget_is_an_error(binary, monkeypatch):
-    monkeypatch.setattr(search, "evaluate_config",
-                        FakeEvaluate(fail=lambda c: ("timeout", "time limit of 0.5s exceeded")))
+def test_no_trial_within_the_budget_is_an_error(binary):
+    fake = FakeEvaluate(fail=lambda c: ("timeout", "time limit of 0.5s exceeded"))
     with pytest.raises(AutometaError, match="no trial finished within the time budget of 1e-06 s"):
-        run_search(*_args(binary), n_trials=50, time_budget=1e-6)
+        run_search(*_args(binary), n_trials=50, time_budget=1e-6, evaluate=fake)
     with pytest.raises(AutometaError, match=r"all 2 trials failed; most common error: time limit "
                                             r"of 0.5s exceeded; raise the time budget"):
-        run_search(*_args(binary), n_trials=2, time_budget=60)
+        run_search(*_args(binary), n_trials=2, time_budget=60, evaluate=fake)
 
 
-def test_progress_is_reported_after_each_trial(binary, monkeypatch):
-    monkeypatch.setattr(search, "evaluate_config", FakeEvaluate(score=lambda c: 0.7))
+def test_progress_is_reported_after_each_trial(binary):
     seen = []
-    run_search(*_args(binary), n_trials=4, progress=seen.append)
+    run_search(*_args(binary), n_trials=4, progress=seen.append,
+               evaluate=FakeEvaluate(score=lambda c: 0.7))
     assert [p.done for p in seen] == [0, 1, 2, 3, 4]
     assert all(p.total == 4 for p in seen)
     assert math.isnan(seen[0].best_score) and seen[-1].best_score == pytest.approx(0.7, abs=0.01)
@@ -270,32 +266,32 @@ def test_progress_is_reported_after_each_trial(binary, monkeypatch):
 
 # ---------------------------------------------------------------- storage and resume
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_persistent_study_resumes_and_warm_starts_once(binary, monkeypatch, tmp_path, kind):
-    monkeypatch.setattr(search, "evaluate_config", FakeEvaluate(score=lambda c: 0.6))
+def test_persistent_study_resumes_and_warm_starts_once(binary, tmp_path, kind):
+    search_ = functools.partial(run_search, evaluate=FakeEvaluate(score=lambda c: 0.6))
     storage = f"sqlite:///{tmp_path / 's.db'}" if kind == "sqlite" else str(tmp_path / "s.journal")
-    first = run_search(*_args(binary), n_trials=3, storage=storage, study_name="st",
-                       algorithms=["linear", "knn", "lightgbm"])
+    first = search_(*_args(binary), n_trials=3, storage=storage, study_name="st",
+                    algorithms=["linear", "knn", "lightgbm"])
     assert first.n_trials == 3
     if kind == "sqlite":  # WAL: no disk sync per commit (see _sqlite_engine_kwargs)
         with sqlite3.connect(tmp_path / "s.db") as con:
             assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(ConfigError, match="already exists.*--resume"):
-        run_search(*_args(binary), n_trials=6, storage=storage, study_name="st")
+        search_(*_args(binary), n_trials=6, storage=storage, study_name="st")
     with pytest.raises(ConfigError, match="optimises roc_auc, not accuracy"):
-        run_search(*_args(binary), n_trials=6, storage=storage, study_name="st",
-                   metric="accuracy", resume=True)
+        search_(*_args(binary), n_trials=6, storage=storage, study_name="st",
+                metric="accuracy", resume=True)
     with pytest.raises(ConfigError, match="run with seed=0, not 1: resume with --seed 0"):
-        run_search(*_args(binary), n_trials=6, storage=storage, study_name="st", seed=1,
-                   resume=True)
+        search_(*_args(binary), n_trials=6, storage=storage, study_name="st", seed=1,
+                resume=True)
     with pytest.raises(ConfigError, match="run with cv=None, not 3"):
-        run_search(*_args(binary), n_trials=6, storage=storage, study_name="st", cv=3,
-                   resume=True)
+        search_(*_args(binary), n_trials=6, storage=storage, study_name="st", cv=3,
+                resume=True)
     with pytest.raises(ConfigError, match="same --algorithms"):
-        run_search(*_args(binary), n_trials=6, storage=storage, study_name="st",
-                   algorithms=["linear"], resume=True)
+        search_(*_args(binary), n_trials=6, storage=storage, study_name="st",
+                algorithms=["linear"], resume=True)
     # algorithms and metric default to the stored ones; n_trials counts the earlier trials
-    second = run_search(*_args(binary), n_trials=6, storage=storage, study_name="st",
-                        resume=True)
+    second = search_(*_args(binary), n_trials=6, storage=storage, study_name="st",
+                     resume=True)
     assert second.n_trials == 6 and len(second.leaderboard) == 6
     trials = optuna.load_study(study_name="st", storage=open_storage(storage)).trials
     assert len(trials) == 6
@@ -303,7 +299,7 @@ def test_persistent_study_resumes_and_warm_starts_once(binary, monkeypatch, tmp_
                    if t.user_attrs["origin"] == ORIGIN_WARM_START)
     assert len(warm) == 3 and set(warm.values()) == {1}
     # reaching n_trials already: nothing more runs
-    third = run_search(*_args(binary), n_trials=4, storage=storage, study_name="st", resume=True)
+    third = search_(*_args(binary), n_trials=4, storage=storage, study_name="st", resume=True)
     assert third.n_trials == 6
 
 
@@ -330,6 +326,56 @@ def test_resuming_with_another_task_is_refused(binary, regression, tmp_path):
         run_search(*_args(binary), n_trials=2, storage=storage, resume=True)
 
 
+def test_heartbeat_fails_a_trial_of_a_worker_that_died_on_another_host(binary, tmp_path):
+    """A storage with a heartbeat (PostgreSQL/MySQL in open_storage; SQLite here, 1 s grace):
+    each trial records one while it runs, and a RUNNING trial whose heartbeat stopped is failed
+    and not counted, though its process is on no host this one can check."""
+    url = f"sqlite:///{tmp_path / 'hb.db'}"
+    with warnings.catch_warnings():  # "experimental"; "supposed to be used with Study.optimize"
+        warnings.simplefilter("ignore")
+        storage = optuna.storages.RDBStorage(url, heartbeat_interval=1, grace_period=1)
+    fake = FakeEvaluate(score=lambda c: 0.6)
+    run_search(*_args(binary), n_trials=2, storage=storage, study_name="hb",
+               algorithms=["linear"], evaluate=fake)
+    with sqlite3.connect(tmp_path / "hb.db") as con:
+        assert con.execute("SELECT COUNT(*) FROM trial_heartbeats").fetchone()[0] == 2
+    study = optuna.load_study(study_name="hb", storage=storage)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lost = study.ask()
+    lost.set_user_attr("worker", "elsewhere:1")
+    storage.record_heartbeat(lost._trial_id)  # its last heartbeat, then the host died
+    time.sleep(2.5)
+    with pytest.warns(RuntimeWarning, match=rf"1 trial\(s\) left running .*: {lost.number}$"):
+        res = run_search(*_args(binary), n_trials=4, storage=storage, study_name="hb",
+                         resume=True, evaluate=fake)
+    assert res.n_trials == 4
+    t = res.study.trials[lost.number]
+    assert t.state == TrialState.FAIL
+    row = res.leaderboard.set_index("trial").loc[lost.number]
+    assert row.status == "crash" and row.message == (
+        "interrupted: process elsewhere:1 sent no heartbeat while running this trial; not counted")
+    assert not [t for t in res.study.trials if t.state == TrialState.RUNNING]
+
+
+def test_another_sampler_and_pruner_run_through_the_same_loop(binary):
+    # ~0 for most configurations: the median pruner would prune, NopPruner never does
+    fake = FakeEvaluate(score=lambda c: 1.0 if c["algorithm"] == "linear" else 0.0)
+    sampler = optuna.samplers.RandomSampler(seed=1)
+    res = run_search(*_args(binary), n_trials=12, cv=4, evaluate=fake, sampler=sampler,
+                     pruner=optuna.pruners.NopPruner(), algorithms=["linear", "knn", "lightgbm"])
+    assert res.study.sampler is sampler and len(fake.calls) == 12
+    assert [t.user_attrs["origin"] for t in res.study.trials[:3]] == [ORIGIN_WARM_START] * 3
+    assert all(t.state == TrialState.COMPLETE for t in res.study.trials)
+    again = run_search(*_args(binary), n_trials=12, cv=4, evaluate=fake,
+                       sampler=optuna.samplers.RandomSampler(seed=1),
+                       pruner=optuna.pruners.NopPruner(), algorithms=["linear", "knn", "lightgbm"])
+    assert again.leaderboard["params"].equals(res.leaderboard["params"])
+    pruned = run_search(*_args(binary), n_trials=20, cv=4, evaluate=fake, warm_start=[],
+                        sampler=optuna.samplers.RandomSampler(seed=1), algorithms=["knn", "linear"])
+    assert (pruned.leaderboard["status"] == "pruned").any()  # the default pruner still prunes
+
+
 # ---------------------------------------------------------------- leaderboard text
 def test_params_text_is_short():
     config = space.default_config("lightgbm", "binary")
@@ -343,10 +389,9 @@ def test_params_text_is_short():
 def test_gpu_request_falls_back_to_cpu_with_one_warning(binary, monkeypatch):
     monkeypatch.setattr(gpu, "_probe_result", "No OpenCL device found")
     fake = FakeEvaluate()
-    monkeypatch.setattr(search, "evaluate_config", fake)
     with pytest.warns(UserWarning, match=r"GPU requested but LightGBM's GPU backend is not "
                                          r"available \(No OpenCL device found\); using CPU") as rec:
-        res = run_search(*_args(binary), n_trials=2, device="gpu")
+        res = run_search(*_args(binary), n_trials=2, device="gpu", evaluate=fake)
     assert len([w for w in rec if "GPU requested" in str(w.message)]) == 1
     assert res.device == "cpu"
     assert {c["device"] for c in fake.calls} == {"cpu"}

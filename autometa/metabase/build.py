@@ -7,17 +7,24 @@ configurations (:func:`autometa.space.sample_configs`: the same set for every da
 kind) with the search's cross-validation protocol on at most ``max_rows`` rows (a stratified
 subsample). One run row per fold is appended to the store as it finishes, so a build that is
 killed resumes where it stopped: (dataset, configuration) pairs already finished are skipped.
+
+Progress goes to the ``autometa.metabase.build`` logger: INFO for each dataset done, WARNING for
+a dataset skipped, DEBUG for details (failed runs, rare classes). While a build runs, all of
+them are also appended to ``DIR/build.log`` (one ``UTC-timestamp message`` line each), whatever
+the application's logging configuration shows.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,6 +35,8 @@ from autometa.metabase.sources import SourceItem, list_source
 from autometa.metabase.store import Metabase, content_checksum, library_versions
 
 __all__ = ["BuildSettings", "BuildReport", "candidate_configs", "stratified_subsample", "build_metabase"]
+
+logger = logging.getLogger(__name__)
 
 LOG_FILE = "build.log"
 _STATUS_MAP = {"ok": "ok", "timeout": "timeout", "memout": "memout", "crash": "crash"}
@@ -223,23 +232,44 @@ def _evaluate_one(config: dict, config_id: str, X: pd.DataFrame, y: pd.Series, c
 
 
 # ------------------------------------------------------------------ logging
-class _Log:
-    """Lines to ``DIR/build.log`` (timestamped, flushed each time) and to the console."""
+class _LineFormatter(logging.Formatter):
+    """A ``build.log`` line: the UTC time and the message (no traceback: one line per record)."""
 
-    def __init__(self, path: Path, echo: Callable[[str], None]) -> None:
-        self.path = path
-        self.echo = echo
-        self._fh = open(path, "a", encoding="utf-8")
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{stamp} {record.getMessage()}"
 
-    def __call__(self, msg: str, console: bool = True) -> None:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self._fh.write(f"{stamp} {msg}\n")
-        self._fh.flush()
-        if console:
-            self.echo(msg)
 
-    def close(self) -> None:
-        self._fh.close()
+class _ToParent(logging.Handler):
+    """Propagation during a build: pass on the records the application's configuration enables
+    (the build's logger is at DEBUG then, so that its details reach ``build.log`` in any case)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        parent = logger.parent
+        if parent is not None and parent.isEnabledFor(record.levelno):
+            parent.handle(record)
+
+
+@contextmanager
+def _log_file(path: Path) -> Iterator[None]:
+    """Append every record of the build's logger to ``path`` while the block runs (the file is
+    opened by the first record, once the build has created its folder)."""
+    to_file = logging.FileHandler(path, mode="a", encoding="utf-8", delay=True)  # flushed after each record
+    to_file.setFormatter(_LineFormatter())
+    to_parent = _ToParent()
+    level, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    logger.addHandler(to_file)
+    logger.addHandler(to_parent)
+    try:
+        yield
+    finally:
+        logger.removeHandler(to_parent)
+        logger.removeHandler(to_file)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        to_file.close()
 
 
 # ------------------------------------------------------------------ manifest
@@ -277,7 +307,8 @@ def build_metabase(
 ) -> BuildReport:
     """Build (or resume) a metabase in ``out`` from the given source specs; returns a report.
 
-    ``progress`` shows a rich progress bar (default: when the console is a terminal).
+    ``progress`` shows a rich progress bar on ``console`` (default: when it is a terminal); what
+    the build does is logged (see the module docstring) and written to ``out/build.log``.
     ``flush_rows`` / ``flush_seconds`` bound how many finished runs a crash can cost.
     """
     from rich.console import Console
@@ -297,9 +328,10 @@ def build_metabase(
 
     client = _connect_scheduler(settings.scheduler) if settings.scheduler else None
     try:
-        return _build(items, sources, Path(out), settings, client, limit_datasets=limit_datasets,
-                      command=command, console=console, progress=progress, flush_rows=flush_rows,
-                      flush_seconds=flush_seconds, mf_time_budget=mf_time_budget)
+        with _log_file(Path(out) / LOG_FILE):
+            return _build(items, sources, Path(out), settings, client, limit_datasets=limit_datasets,
+                          command=command, console=console, progress=progress, flush_rows=flush_rows,
+                          flush_seconds=flush_seconds, mf_time_budget=mf_time_budget)
     finally:
         if client is not None:
             client.close()
@@ -316,7 +348,6 @@ def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings:
     except BaseException:
         store.close()
         raise
-    log = _Log(out / LOG_FILE, lambda m: console.print(m, highlight=False, markup=False, soft_wrap=True))
     report = BuildReport(out=out)
     started = time.monotonic()
     build_entry = {
@@ -368,9 +399,9 @@ def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings:
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=not show, transient=False)
-    log(f"build: {len(items)} dataset(s) from {', '.join(sources)}; {n_cands} configurations per dataset; "
-        f"cv={settings.cv} max_rows={settings.max_rows} run_time_limit={settings.run_time_limit} "
-        f"n_jobs={settings.n_jobs}" + (f" scheduler={settings.scheduler}" if settings.scheduler else ""))
+    logger.info(f"build: {len(items)} dataset(s) from {', '.join(sources)}; {n_cands} configurations per dataset; "
+                f"cv={settings.cv} max_rows={settings.max_rows} run_time_limit={settings.run_time_limit} "
+                f"n_jobs={settings.n_jobs}" + (f" scheduler={settings.scheduler}" if settings.scheduler else ""))
     save_manifest()  # the build is on record even if it is killed before its first dataset ends
     try:
         with bar:
@@ -379,35 +410,32 @@ def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings:
                 bar.update(overall, description=f"[{k + 1}/{len(items)}] {item.name[:30]}")
                 before = bar.tasks[0].completed
                 try:
-                    _build_one(item, store, settings, report, log, bar, overall, flush_rows, flush_seconds,
+                    _build_one(item, store, settings, report, bar, overall, flush_rows, flush_seconds,
                                mf_time_budget, client)
                 except AutometaError as exc:
                     report.skipped.append((item.name, str(exc)))
-                    log(f"skip {item.source}:{item.name}: {exc}")
+                    logger.warning(f"skip {item.source}:{item.name}: {exc}")
                 except KeyboardInterrupt:
                     raise
                 except Exception as exc:  # one bad dataset must not stop the build
                     reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
                     report.skipped.append((item.name, reason))
-                    log(f"skip {item.source}:{item.name}: {reason}")
+                    logger.warning(f"skip {item.source}:{item.name}: {reason}")
                 store.flush()
                 bar.update(overall, completed=before + n_cands)
                 save_manifest()
         store.compact()
         report.wall_seconds = time.monotonic() - started
         save_manifest(finished=True)
-        for line in report.lines()[:3]:
-            log(line, console=False)
+        for line in report.lines()[:3]:  # the caller shows the report; the log file keeps its totals
+            logger.debug(line)
     finally:
-        try:
-            store.close()
-        finally:
-            log.close()
+        store.close()
     return report
 
 
 def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, report: BuildReport,
-               log: _Log, bar: Any, overall: Any, flush_rows: int, flush_seconds: float,
+               bar: Any, overall: Any, flush_rows: int, flush_seconds: float,
                mf_time_budget: float, client: Any = None) -> None:
     """Load, dedup, describe and evaluate one dataset (raises AutometaError to skip it)."""
     import warnings
@@ -428,7 +456,7 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
             store.add_dataset({"name": name, "source": item.source, "source_id": item.source_id,
                                "task": ds.task, "n_rows": n_rows, "n_cols": n_cols, "checksum": checksum})
             report.duplicates.append((name, existing))
-            log(f"duplicate {item.source}:{name} = {existing} ({rec.get('source')}:{rec.get('name')}); skipped")
+            logger.info(f"duplicate {item.source}:{name} = {existing} ({rec.get('source')}:{rec.get('name')}); skipped")
             return
         dataset_id = existing
     else:
@@ -437,6 +465,8 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mf = describe(ds.X, ds.y, ds.task, seed=0, time_budget=mf_time_budget)
+        for group, message in mf.failed.items():  # shown as warnings by the metafeatures logger
+            logger.debug(f"note {name}: meta-feature group {group} failed: {message}")
         record = {
             "name": name, "source": item.source, "source_id": item.source_id, "task": ds.task,
             "n_rows": n_rows, "n_cols": n_cols, "checksum": checksum, "target": ds.target,
@@ -456,18 +486,18 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
     if ds.task != "regression":
         y = y.cat.remove_unused_categories() if isinstance(y.dtype, pd.CategoricalDtype) else y
     if dropped:
-        log(f"note {name}: classes without a row in the {settings.max_rows}-row subsample: "
-            f"{', '.join(dropped[:8])}", console=False)
+        logger.debug(f"note {name}: classes without a row in the {settings.max_rows}-row subsample: "
+                     f"{', '.join(dropped[:8])}")
     task = ds.task
     metric = default_metric(task)
     # rare classes (fewer rows than folds) stay in every training fold, never validated: the
-    # warning saying so goes to the log (DataError, when no two classes can be validated, skips)
+    # warning saying so goes to the log file (DataError, when no two classes can be validated, skips)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         splits = make_splits(y, task, cv=settings.cv, seed=settings.seed)
     rare = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     for message in rare:
-        log(f"note {name}: {message}", console=False)
+        logger.debug(f"note {name}: {message}")
     n_folds = len(splits) if hasattr(splits, "__len__") else settings.cv
     # classes_left_out: classes no run validates (lost by the subsample, or kept in training only)
     not_validated = len(set(pd.Series(y).unique()) - set(np.unique(np.concatenate(
@@ -485,8 +515,7 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
     bar.advance(overall, already)
     if not todo:
         report.done.append(name)
-        log(f"done {item.source}:{name} ({dataset_id}): all {len(configs)} configurations already recorded",
-            console=False)
+        logger.debug(f"done {item.source}:{name} ({dataset_id}): all {len(configs)} configurations already recorded")
         return
 
     column_types = dict(ds.column_types)
@@ -500,7 +529,7 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
             ok += 1
         else:
             failed += 1
-            log(f"run {name} {config_id}: {res.get('status')} {res.get('message') or ''}".rstrip(), console=False)
+            logger.debug(f"run {name} {config_id}: {res.get('status')} {res.get('message') or ''}".rstrip())
         bar.advance(overall, 1)
         if store.n_pending >= flush_rows or time.monotonic() - last_flush >= flush_seconds:
             store.flush()
@@ -510,8 +539,8 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
     report.runs_ok += ok
     report.runs_failed += failed
     report.done.append(name)
-    log(f"done {item.source}:{name} ({dataset_id}, {task}, {n_rows}x{n_cols}, rows_used={len(y)}): "
-        f"{ok} ok, {failed} failed, {already} resumed, {time.monotonic() - t0:.1f} s")
+    logger.info(f"done {item.source}:{name} ({dataset_id}, {task}, {n_rows}x{n_cols}, rows_used={len(y)}): "
+                f"{ok} ok, {failed} failed, {already} resumed, {time.monotonic() - t0:.1f} s")
 
 
 def _total_seconds(value: Any) -> float:

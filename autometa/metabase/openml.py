@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import re
 import tempfile
@@ -40,6 +41,8 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from autometa import space
 from autometa.errors import AutometaError, ConfigError, DataError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ADAPTERS",
@@ -906,7 +909,7 @@ def _read_unmapped(path: Path) -> dict[tuple[int, int], dict]:
 
 
 def _store_dataset(store: Any, ds: Any, data_id: Any, qualities: dict[str, Optional[float]],
-                   mf_time_budget: float, say: Callable[[str], None]) -> tuple[str, bool]:
+                   mf_time_budget: float) -> tuple[str, bool]:
     """Add the task's dataset as the metabase build does (same dedup, meta-features and columns).
 
     A dataset already stored (same content, or same name and shape) keeps its row; the OpenML
@@ -929,7 +932,7 @@ def _store_dataset(store: Any, ds: Any, data_id: Any, qualities: dict[str, Optio
         if qualities and not isinstance(store.dataset(dataset_id).get("openml_qualities"), str):
             store.update_dataset(dataset_id, openml_qualities=json.dumps(qualities, sort_keys=True))
         return dataset_id, False
-    say(f"meta-features of {name} ({n_rows} rows, {n_cols} columns)")
+    logger.info(f"meta-features of {name} ({n_rows} rows, {n_cols} columns)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mf = describe(ds.X, ds.y, ds.task, seed=0, time_budget=mf_time_budget)
@@ -958,7 +961,6 @@ def import_openml(
     cache_dir: Union[None, str, Path] = None,
     retries: int = 3,
     mf_time_budget: float = 10.0,
-    log: Optional[Callable[[str], None]] = None,
 ) -> ImportSummary:
     """Import OpenML run evaluations of ``tasks`` (or a ``suite``) into the metabase at ``out``.
 
@@ -966,7 +968,7 @@ def import_openml(
     (None: all). ``server`` defaults to openml.org; ``cache_dir`` keeps ``openml``'s downloads
     (default: a temporary folder removed afterwards); ``retries`` is how often ``openml`` tries a
     request. Meta-features are computed as the metabase build computes them (``mf_time_budget``
-    seconds per group). Progress lines go to ``log``. Raises DataError with one line for OpenML
+    seconds per group). Progress lines go to the ``autometa.metabase.openml`` logger (INFO). Raises DataError with one line for OpenML
     error responses and an unreachable server, ConfigError for bad arguments. Each finished task
     is flushed to the store, so an interrupted import keeps what it finished and a rerun adds
     only what is missing.
@@ -974,7 +976,6 @@ def import_openml(
     from autometa.metabase.store import Metabase
 
     started = time.perf_counter()
-    say = log or (lambda _msg: None)
     task_ids = _parse_ids(tasks, "--tasks")
     if (task_ids is None) == (suite is None or str(suite).strip() == ""):
         raise ConfigError("give either --tasks ID,... or --suite ID (not both, not neither)")
@@ -1005,7 +1006,7 @@ def import_openml(
         completed = False
         try:
             job = _TaskImport(oml, server, store, summary, unmapped, config_ids, flow_ids, max_runs,
-                              mf_time_budget, say)
+                              mf_time_budget)
             for tid in task_ids:
                 job.run(tid)
                 store.flush()
@@ -1033,17 +1034,17 @@ class _TaskImport:
 
     def __init__(self, oml: Any, server: str, store: Any, summary: ImportSummary,
                  unmapped: dict[tuple[int, int], dict], config_ids: set[str], flows: Optional[list[int]],
-                 max_runs: Optional[int], mf_time_budget: float, say: Callable[[str], None]) -> None:
+                 max_runs: Optional[int], mf_time_budget: float) -> None:
         self.oml, self.server, self.store, self.summary = oml, server, store, summary
         self.unmapped, self.config_ids, self.flows, self.max_runs = unmapped, config_ids, flows, max_runs
-        self.mf_time_budget, self.say = mf_time_budget, say
+        self.mf_time_budget = mf_time_budget
 
     def _dataset(self, tid: int) -> Optional[tuple[Any, Any, Any, Any]]:
         """(task, openml dataset, typed autometa dataset, raw X) or None when the task is skipped."""
         from autometa.data import from_xy
 
         server = self.server
-        self.say(f"task {tid}: downloading the task and its dataset")
+        logger.info(f"task {tid}: downloading the task and its dataset")
         task = _call(self.oml.tasks.get_task, server, f"task {tid} (with its dataset description)", tid,
                      download_splits=False)
         kind = _task_kind_of(task)
@@ -1071,14 +1072,14 @@ class _TaskImport:
         qualities = {str(k): (None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v))
                      for k, v in (raw or {}).items()}
         dataset_id, is_new = _store_dataset(self.store, ds, dataset.dataset_id, qualities,
-                                            self.mf_time_budget, self.say)
+                                            self.mf_time_budget)
         summary.datasets_new += int(is_new)
         info = {"task_id": tid, "data_id": int(dataset.dataset_id), "name": ds.name, "task": ds.task,
                 "dataset_id": dataset_id, "new_dataset": bool(is_new), "runs_listed": 0,
                 "runs_added": 0, "runs_unmapped": 0, "runs_clipped": 0}
         summary.tasks.append(info)
 
-        self.say(f"task {tid}: listing run evaluations and setups")
+        logger.info(f"task {tid}: listing run evaluations and setups")
         functions = list(OPENML_METRICS[ds.task])
         primary = _list_evaluations(self.oml, server, functions[0], tid, flows=self.flows, size=self.max_runs)
         info["runs_listed"] = int(len(primary))
@@ -1130,8 +1131,8 @@ class _TaskImport:
         summary.runs_existing += len(rows) - added
         summary.runs_unmapped += info["runs_unmapped"]
         summary.runs_clipped += info["runs_clipped"]
-        self.say(f"task {tid}: {added} runs added, {len(rows) - added} already stored, "
-                 f"{info['runs_unmapped']} unmapped")
+        logger.info(f"task {tid}: {added} runs added, {len(rows) - added} already stored, "
+                    f"{info['runs_unmapped']} unmapped")
 
 
 def _run_row(dataset_id: str, task: str, tid: int, rid: int, sid: int, flow_id: int, flow_name: str,

@@ -6,11 +6,15 @@ Each group is a module exposing ``NAME``, ``EXPENSIVE``, ``names(task)`` and
 ``compute(ctx) -> dict``. Cheap groups see every row; expensive ones (landmarking, model-based)
 see a stratified (classification) or random (regression) subsample of at most ``max_rows`` rows.
 Every group gets ``time_budget`` seconds; a group that runs out returns what it has (the rest
-NaN) and is listed in ``cut_short``; a group that raises is listed in ``failed`` with NaN values.
+NaN) and is listed in ``cut_short``. A group that raises, or a part of one that raises (a
+landmarker), is listed in ``failed`` (group -> message; its values NaN) and logged as a warning
+on the ``autometa.metafeatures`` logger (the traceback at DEBUG level): a value that is NaN
+because it is undefined for the data (no numeric column, a constant column) is not a failure.
 """
 from __future__ import annotations
 
 import importlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -38,6 +42,8 @@ __all__ = [
     "stratified_subsample",
 ]
 
+logger = logging.getLogger(__name__)
+
 GROUPS = ("general", "statistical", "infotheory", "landmarking", "model_based")
 TASKS = ("binary", "multiclass", "regression")
 
@@ -52,6 +58,8 @@ class MetaFeatures:
     subsampled: list[str] = field(default_factory=list)
     cut_short: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: group -> what raised (``Type: message``; ``part: Type: message`` per failing landmarker,
+    #: joined by ``; ``); empty when every value is either computed or undefined for the data
     failed: dict[str, str] = field(default_factory=dict)
     #: group -> the names it reports, in order (for display grouped by group)
     names_by_group: dict[str, list[str]] = field(default_factory=dict)
@@ -166,6 +174,7 @@ def describe_dataset(
             group_keys = list(module.names(task))
         except Exception as exc:  # missing or broken module: no names to report
             result.failed[group] = f"group unavailable: {type(exc).__name__}: {exc}"
+            logger.warning("meta-feature group %s failed: %s", group, result.failed[group])
             result.names_by_group[group] = []
             result.seconds[group] = 0.0
             continue
@@ -182,13 +191,17 @@ def describe_dataset(
             if ctx is not full:
                 result.subsampled.append(group)
         ctx.cut_short = False
+        ctx.failures = []
         start = time.monotonic()
         ctx.deadline = None if time_budget is None else start + float(time_budget)
         try:
             got: dict[str, Any] = module.compute(ctx) or {}
         except Exception as exc:  # a group must never take the others down
             got = {}
-            result.failed[group] = f"{type(exc).__name__}: {exc}"
+            ctx.fail(exc)
+        if ctx.failures:
+            result.failed[group] = "; ".join(ctx.failures)
+            logger.warning("meta-feature group %s failed: %s", group, result.failed[group])
         result.seconds[group] = time.monotonic() - start
         result.n_rows_used[group] = len(ctx.X)
         if ctx.cut_short:

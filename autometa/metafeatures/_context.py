@@ -1,12 +1,15 @@
 """The prepared view of a dataset that every meta-feature group computes from."""
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -16,6 +19,8 @@ class Context:
     ``X`` holds float64 numeric columns and pandas ``category`` columns (missing values as NaN);
     ``y`` is a ``category`` Series for classification and float64 for regression. ``deadline``
     is a ``time.monotonic()`` instant after which a group should stop and set ``cut_short``.
+    ``failures`` lists what raised while the group ran (see :meth:`fail`): a value left NaN
+    because it is undefined for the data is not a failure, one left NaN by an exception is.
     """
 
     X: pd.DataFrame
@@ -24,6 +29,7 @@ class Context:
     seed: int = 0
     deadline: Optional[float] = None
     cut_short: bool = False
+    failures: list[str] = field(default_factory=list)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -52,6 +58,16 @@ class Context:
             self.cut_short = True
             return True
         return False
+
+    def fail(self, exc: BaseException, part: Optional[str] = None) -> None:
+        """Record that the group (or ``part`` of it, e.g. one landmarker) raised ``exc``.
+
+        Its values stay NaN; :func:`autometa.metafeatures.describe_dataset` reports the failures
+        in ``MetaFeatures.failed``. The traceback is logged at DEBUG level.
+        """
+        message = f"{type(exc).__name__}: {exc}"
+        self.failures.append(message if part is None else f"{part}: {message}")
+        logger.debug("meta-feature computation failed%s", f" ({part})" if part else "", exc_info=exc)
 
     def rng(self) -> np.random.Generator:
         """A fresh generator seeded from ``seed`` (same draws on every call)."""

@@ -79,6 +79,8 @@ _REGRESSORS = (
     "RandomNode",
 )
 _METRICS = ("ErrRate", "AUC", "Kappa")
+# the depth-1 trees share one scan per fold, so they fail (and are reported) together
+_TREE_FAMILY = "DecisionStump/RandomTreeDepth1/REPTreeDepth1/BestNode/WorstNode/RandomNode"
 
 # A family of learners evaluated together: (training mask, test row indices) -> predictions per learner.
 _FoldFn = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
@@ -92,7 +94,11 @@ def names(task: str) -> list[str]:
 
 
 def compute(ctx: Context) -> dict[str, float]:
-    """Cross-validated scores of the landmark learners; NaN where undefined or out of time."""
+    """Cross-validated scores of the landmark learners; NaN where undefined or out of time.
+
+    Never raises: a learner family that raises is recorded with :meth:`Context.fail` (its values
+    stay NaN, the others are still scored), and so is an error while preparing the data.
+    """
     out = {key: math.nan for key in names(ctx.task)}
     if ctx.expired():
         return out
@@ -100,8 +106,8 @@ def compute(ctx: Context) -> dict[str, float]:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             _compute_into(ctx, out)
-    except Exception:  # a landmark must never break describe(); what was scored is kept
-        pass
+    except Exception as exc:  # a landmark must never break describe(); what was scored is kept
+        ctx.fail(exc)
     return out
 
 
@@ -229,22 +235,25 @@ def _compute_into(ctx: Context, out: dict[str, float]) -> None:
     def cross_validated(make_fit: Callable[[], _FoldFn]) -> Callable[[], tuple[dict[str, np.ndarray], np.ndarray]]:
         return lambda: (_cv(ctx, d, folds, k, make_fit()), everyone)
 
+    # (the learners a family scores, how to run it)
     runs = []
     if d.classification:
-        runs.append(cross_validated(lambda: _naive_bayes(d)))
+        runs.append(("NaiveBayes", cross_validated(lambda: _naive_bayes(d))))
     if design.shape[1]:
         linear = _lda if d.classification else _linear_regression
-        runs.append(cross_validated(lambda: linear(d, _standardise(design))))
-    runs.append(cross_validated(lambda: _trees(d, rng)))
+        runs.append(("LDA" if d.classification else "LinearReg",
+                     cross_validated(lambda: linear(d, _standardise(design)))))
+    runs.append((_TREE_FAMILY, cross_validated(lambda: _trees(d, rng))))
     if design.shape[1]:
-        runs.append(lambda: _knn(ctx, d, design, multi, folds, rng))
+        runs.append(("kNN_1N", lambda: _knn(ctx, d, design, multi, folds, rng)))
 
-    for run in runs:
+    for learners, run in runs:
         if ctx.expired():
             return
         try:
             predictions, rows = run()
-        except Exception:  # a failing learner leaves its own values NaN
+        except Exception as exc:  # a failing family leaves its own values NaN and is recorded
+            ctx.fail(exc, part=learners)
             continue
         for learner, pred in predictions.items():
             out.update(_score(d, learner, pred, d.y[rows]))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,11 @@ def names(task: str) -> list[str]:
 
 
 def compute(ctx: Context) -> dict[str, float]:
-    """Structure of a seeded decision tree fitted on the context's data; NaN when it cannot be fitted."""
+    """Structure of a seeded decision tree fitted on the context's data.
+
+    NaN when there is nothing to fit (no attribute, no row with a target); never raises: an error
+    while fitting or describing the tree is recorded with :meth:`Context.fail` (values NaN).
+    """
     out = {key: math.nan for key in names(ctx.task)}
     if ctx.expired():
         return out
@@ -66,8 +71,8 @@ def compute(ctx: Context) -> dict[str, float]:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             out.update(_describe_tree(ctx))
-    except Exception:  # a meta-feature group must never break describe()
-        pass
+    except Exception as exc:  # a meta-feature group must never break describe()
+        ctx.fail(exc)
     return out
 
 
@@ -78,8 +83,8 @@ def _encode(ctx: Context, rows: np.ndarray) -> np.ndarray:
     return np.column_stack([numeric, *nominal]) if nominal else numeric
 
 
-def _fit(ctx: Context) -> tuple[DecisionTreeClassifier | DecisionTreeRegressor, int, int]:
-    """Fit the tree; returns it with the number of rows and attributes it saw."""
+def _fit(ctx: Context) -> Optional[tuple[DecisionTreeClassifier | DecisionTreeRegressor, int, int]]:
+    """Fit the tree; returns it with the number of rows and attributes it saw (None: nothing to fit)."""
     classification = ctx.task != "regression"
     if classification:
         y = ctx.class_codes()
@@ -92,8 +97,8 @@ def _fit(ctx: Context) -> tuple[DecisionTreeClassifier | DecisionTreeRegressor, 
     cap = max(MIN_ROWS, MAX_CELLS // max(n_attrs, 1))
     if rows.size > cap:
         rows = np.sort(ctx.rng().choice(rows, cap, replace=False))
-    if rows.size == 0 or n_attrs == 0:
-        raise ValueError("nothing to fit a tree on")
+    if rows.size == 0 or n_attrs == 0:  # expected NaN, not a failure
+        return None
     X = _encode(ctx, rows)
     if classification:
         model = DecisionTreeClassifier(random_state=ctx.seed)
@@ -105,7 +110,10 @@ def _fit(ctx: Context) -> tuple[DecisionTreeClassifier | DecisionTreeRegressor, 
 
 
 def _describe_tree(ctx: Context) -> dict[str, float]:
-    model, n_rows, n_attrs = _fit(ctx)
+    fitted = _fit(ctx)
+    if fitted is None:
+        return {}
+    model, n_rows, n_attrs = fitted
     tree = model.tree_
     is_leaf = tree.children_left == -1
     depth = tree.compute_node_depths() - 1  # the root is at depth 0
