@@ -565,11 +565,16 @@ def test_parquet_with_duplicate_names_says_so(tmp_path):
 
 
 @pytest.mark.parametrize("value", ["inf", "-Infinity", "1e309"])
-def test_predict_with_infinite_values_is_a_user_error(tmp_path, model_file, value):
-    """Bug: ±inf in a numeric column reached scikit-learn at prediction (ValueError, exit 1)."""
+def test_predict_with_infinite_values_treats_them_as_missing(tmp_path, model_file, value):
+    """Bug: ±inf in a numeric column reached scikit-learn at prediction (ValueError, exit 1).
+    Infinite values are now missing values, as at fit time, with one note naming the column."""
     path = tmp_path / "inf.csv"
     path.write_text(f"a,b,c\n1,u,0\n{value},v,1\n")
-    _expect_user_error(["predict", str(model_file), str(path)], "column 'a'", "1 infinite value", "empty")
+    code, out, err = run_cli(["predict", str(model_file), str(path)])
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == 3  # header + one prediction per row
+    notes = [line for line in err.splitlines() if "infinite" in line]
+    assert len(notes) == 1 and notes[0].startswith("note:") and "'a'" in notes[0]
 
 
 def test_metabase_info_without_folder_is_a_user_error(tmp_path):

@@ -28,7 +28,9 @@ def test_folder_specs(tmp_path):
     with pytest.raises(ConfigError, match="needs a folder"):
         list_source("csv:")
     (tmp_path / "sub").mkdir()
-    df = pd.DataFrame({"a": np.arange(30.0), "b": np.tile(["x", "y", "z"], 10), "t": np.tile([0, 1], 15)})
+    # (a first column counting 0..n-1 would be dropped as row numbers: a is a measurement here)
+    df = pd.DataFrame({"a": np.random.default_rng(0).normal(size=30), "b": np.tile(["x", "y", "z"], 10),
+                       "t": np.tile([0, 1], 15)})
     df.to_csv(tmp_path / "one.csv", index=False)
     df.to_csv(tmp_path / "sub" / "two.tsv", index=False, sep="\t")
     df.to_parquet(tmp_path / "sub" / "three.parquet")
