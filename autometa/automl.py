@@ -30,7 +30,8 @@ DESCRIBE_SECONDS = 2.0
 #: share of a time budget the meta-features may take in all
 DESCRIBE_SHARE = 0.08
 #: share of a time budget beyond it that the refit may still use before the fallback is taken
-REFIT_SLACK = 0.04
+#: (none: what is left of the 10 % tolerance goes to saving the model and printing the results)
+REFIT_SLACK = 0.0
 
 
 @dataclass

@@ -550,7 +550,7 @@ def run_search(
                 if time_budget is not None:
                     remaining = time_budget - (time.perf_counter() - start)
                     if refit_reserve:
-                        remaining -= _refit_seconds(study, len(splits))
+                        remaining -= _refit_seconds(study, len(splits), time_budget)
                     if remaining < MIN_TRIAL_SECONDS:
                         break
                     limit = remaining if limit is None else min(limit, remaining)
@@ -661,18 +661,19 @@ def _run_trial(
     return study.tell(trial, state=TrialState.FAIL)
 
 
-def _refit_seconds(study: optuna.Study, n_folds: int) -> float:
+def _refit_seconds(study: optuna.Study, n_folds: int, budget: float) -> float:
     """Expected seconds to refit the best trial's configuration on all rows.
 
     A fold fits on (k-1)/k of the rows, so one fit on all of them takes about the mean fold fit
-    time times k/(k-1); with a margin of 30 % and half a second for starting the process.
+    time times k/(k-1); with a margin of 30 % and half a second for starting the process. Before
+    any trial completed: the time a quick fallback model needs (5 % of the budget, 0.5 to 2 s).
     """
     best = None
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         if best is None or t.value > best.value:
             best = t
     if best is None or best.user_attrs.get("fit_seconds") is None:
-        return 0.0
+        return min(2.0, max(0.5, 0.05 * budget))
     per_fold = float(best.user_attrs["fit_seconds"]) / max(1, n_folds)
     return 1.3 * per_fold * n_folds / max(1, n_folds - 1) + 0.5
 

