@@ -85,11 +85,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task", default="binary", choices=["binary", "regression"])
     parser.add_argument("--out-dir", default=str(RESULTS))
     parser.add_argument("--data-dir", default=None, help="where the synthetic CSVs are kept (default: a temp folder)")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite budget.md from the CSV")
     args = parser.parse_args(argv)
-    command = "python benchmarks/budget.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    given = list(sys.argv[1:] if argv is None else argv)
+    # the data folder does not change the results: it is left out of the recorded command
+    shown = [a for i, a in enumerate(given) if a != "--data-dir" and (i == 0 or given[i - 1] != "--data-dir")
+             and not a.startswith("--data-dir=") and a != "--report-only"]
+    command = "python benchmarks/budget.py " + " ".join(shlex.quote(a) for a in shown)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "budget.csv"
+    if args.report_only:
+        write_report(csv_path, command)
+        return
     done = pd.read_csv(csv_path) if csv_path.exists() else pd.DataFrame()
     data_dir = Path(args.data_dir or Path(tempfile.gettempdir()) / "autometa-budget-bench")
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +108,8 @@ def main(argv: list[str] | None = None) -> None:
             if not done.empty and ((done["rows"] == rows) & (done["cols"] == cols) & (done["budget"] == budget)
                                    & (done["task"] == args.task)).any():
                 continue
-            row = {"task": args.task, "rows": rows, "cols": cols, "budget": budget, **_one(data, budget, data_dir)}
+            row = {"task": args.task, "rows": rows, "cols": cols, "budget": budget, **_one(data, budget, data_dir),
+                   "command": command.strip()}
             row["within_10pct"] = row["wall_seconds"] <= budget * (1 + TOLERANCE)
             print(json.dumps(row), flush=True)
             done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
@@ -118,7 +127,8 @@ def write_report(csv_path: Path, command: str) -> Path:
         "(interpreter start, imports, CSV loading, meta-features, search and refit included).",
         f"Target: every run ends within B + {TOLERANCE:.0%} and saves a model.",
         "",
-        f"Command: `{command.strip()}`  ",
+        "Commands: " + ", ".join(f"`{c}`" for c in (res["command"].dropna().unique() if "command" in res
+                                                       else [command.strip()])) + "  ",
         f"Machine: {_cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}",
         "",
         "| task | rows × cols | budget s | wall s | wall / budget | model saved | fallback | trials | within +10 % |",
