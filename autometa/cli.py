@@ -861,7 +861,8 @@ def metabase_import_openml_command(
         console.print(
             f"task {t['task_id']} ({t['name']}, {t['task']}): {t['runs_listed']} runs listed, "
             f"{t['runs_added']} added, {t['runs_unmapped']} unmapped, {t['runs_clipped']} clipped "
-            f"-> dataset {t['dataset_id']}" + (" (new)" if t["new_dataset"] else ""),
+            f"-> dataset {t['dataset_id']}" + (" (new)" if t["new_dataset"] else "")
+            + (f"; scored as {', '.join(t['protocols'])}" if t.get("protocols") else ""),
             highlight=False, markup=False, soft_wrap=True,
         )
     for tid, reason in summary.skipped_tasks.items():
@@ -956,7 +957,7 @@ def metabase_train_command(
         None, "--out", help="Where to write the meta-model (default: <metabase>/model)."
     ),
     exclude: Optional[list[str]] = typer.Option(
-        None, "--exclude", help="Dataset id to leave out of every component (repeatable)."
+        None, "--exclude", help="Dataset id to leave out of every component, with its copies (repeatable)."
     ),
     objective: str = typer.Option("regression", "--objective", help="Ranker objective: regression or lambdarank."),
     k: int = typer.Option(10, "--k", help="Nearest datasets consulted."),

@@ -35,23 +35,13 @@ import numpy as np
 import pandas as pd
 
 from autometa.errors import ConfigError, DataError
+from autometa.versions import library_versions
 
 MODEL_FORMAT = "autometa-model"
 FORMAT_VERSION = 2
 PAYLOAD = "joblib"
 MAX_HEADER_BYTES = 64 * 1024  # a header is a few hundred bytes; more means another kind of file
 _CHUNK = 1 << 20
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a saved pipeline depends on (to explain a failed load later)."""
-    import lightgbm
-    import sklearn
-
-    from autometa import __version__
-
-    return {"autometa": __version__, "scikit-learn": sklearn.__version__,
-            "lightgbm": lightgbm.__version__}
 
 
 @dataclass

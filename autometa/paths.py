@@ -1,4 +1,6 @@
-"""Checks of the files a command is about to write, done before the work, not after it."""
+"""Files a command writes: checks of the paths, done before the work, not after it, and the one
+atomic write (temporary file beside the target, fsync, rename, fsync of the folder) that every
+module writing a file uses."""
 from __future__ import annotations
 
 import os
@@ -82,21 +84,73 @@ def _new_file_mode(existing: Path) -> int:
         return 0o666 & ~umask
 
 
+#: temporary files of :func:`atomic_write` are named ``.<name>.tmp-<pid>-<random>``
+_TEMP_MARK = ".tmp-"
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (best effort: not every system can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_write(path: PathLike, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing; on success rename it onto ``path``.
 
     A failure (or an interrupt) while writing deletes the temporary file and leaves ``path``
     as it was: never half a file, never an existing file truncated before the new one is done.
+    The data are fsynced before the rename and the folder after it, so a process killed at any
+    moment (even ``kill -9``) or a power cut leaves the old or the new file, never a torn one.
+    The temporary file is ``.<name>.tmp-<pid>-<random>``: :func:`remove_stale_temp_files`
+    deletes those whose process is gone.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{_TEMP_MARK}{os.getpid()}-", dir=path.parent)
     try:
         with os.fdopen(fd, mode, **open_kwargs) as fh:
             yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
         os.chmod(tmp, _new_file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` with :func:`atomic_write`."""
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (True when that cannot be told, e.g.
+    another user's process: callers then keep its files and trials)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists but belongs to someone else
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder: PathLike) -> None:
+    """Delete the temporary files of :func:`atomic_write` in ``folder`` left by a process that is
+    gone (killed while writing); those of running processes are kept."""
+    for tmp in Path(folder).glob(f".*{_TEMP_MARK}*"):
+        pid = tmp.name.rsplit(_TEMP_MARK, 1)[-1].split("-")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            tmp.unlink(missing_ok=True)

@@ -7,6 +7,11 @@ version) and returns a diverse top-k list (:class:`Recommendation`). Without a t
 :data:`autometa.space.DEFAULT_ORDER` and says so in a note; it never fails for that reason. A
 model that exists but is corrupt raises :class:`~autometa.errors.DataError` naming the file.
 
+Size adaptation (:func:`autometa.metalearn.size.adapt_to_size`): ``adapt_size`` rescales the
+size-dependent hyperparameters of the recommendations (minimum leaf sizes, boosting rounds) from
+the rows the metabase's runs used to the new dataset's rows. Off by default: the leave-family-out
+check on the shipped metabase does not show a gain (benchmarks/results/size_adaptation.md).
+
 The module is callable, so ``autometa.recommend(X, y)`` works whether ``autometa.recommend``
 resolves to this module or to the function.
 """
@@ -69,6 +74,8 @@ class RecommendResult:
     metafeatures: dict[str, float] = field(default_factory=dict)
     model_path: Optional[str] = None
     seconds: dict[str, float] = field(default_factory=dict)
+    #: rows the metabase's runs behind the recommendations used (what ``adapt_size`` scales from)
+    reference_rows: float = math.nan
 
 
 # ------------------------------------------------------------------ model cache
@@ -132,6 +139,7 @@ def recommend_details(
     extra_candidates: int = 0,
     time_budget: float = TIME_BUDGET,
     by_score: bool = True,
+    adapt_size: Any = None,
 ) -> RecommendResult:
     """Like :func:`recommend`, returning a :class:`RecommendResult` with notes, neighbours,
     meta-features and timings. ``X`` may also be an :class:`autometa.data.Dataset` (``y`` ignored).
@@ -139,11 +147,17 @@ def recommend_details(
     ``by_score``: list the recommendations best predicted score first (NaN last), ranks 1..k;
     ``False`` keeps the method's own preference order (what :func:`warm_start_plan` enqueues; the
     combined method interleaves its sources there). The same ``top_k`` are chosen either way.
+
+    ``adapt_size``: size-adaptation groups to apply to the recommended configurations (``"leaf"``,
+    ``"rounds"``, a list of them, ``True`` for all, ``False`` for none); ``None`` (default) means
+    :data:`autometa.metalearn.size.DEFAULT_GROUPS`. A note lists what was rescaled.
     """
     from autometa.data import Dataset, from_xy
     from autometa.metalearn.model import check_method
+    from autometa.metalearn.size import DEFAULT_GROUPS, resolve_groups
 
     check_method(method, top_k)  # before anything is loaded: the fallback checks its arguments too
+    groups = DEFAULT_GROUPS if adapt_size is None else resolve_groups(adapt_size)
     seconds: dict[str, float] = {}
     ds = X if isinstance(X, Dataset) else from_xy(X, y, task=task)
     n_rows = len(ds.X)
@@ -181,12 +195,35 @@ def recommend_details(
                            method=it["method"], config_id=it["config_id"])
             for it in ranking.items]
     notes = list(ranking.notes)
+    if groups:
+        recs, note = _adapt(recs, ds.task, n_rows, ranking.reference_rows, groups)
+        if note:
+            notes.append(note)
     if mf.cut_short:
         notes.append(f"meta-feature groups cut short by the {time_budget:g} s budget: {', '.join(mf.cut_short)}")
     return RecommendResult(recommendations=by_predicted_score(recs) if by_score else recs, task=ds.task,
                            method=ranking.method, notes=notes,
                            neighbours=ranking.neighbours, metafeatures={n: mf.values.get(n, math.nan) for n in names},
-                           model_path=None if where is None else str(where), seconds=seconds)
+                           model_path=None if where is None else str(where), seconds=seconds,
+                           reference_rows=ranking.reference_rows)
+
+
+def _adapt(recs: list[Recommendation], task: str, n_rows: int, reference: float,
+           groups: Sequence[str]) -> tuple[list[Recommendation], str]:
+    """Recommendations with their configurations size-adapted, and a note saying what changed."""
+    from autometa.metalearn.size import adapt_to_size
+
+    out, changed = [], set()
+    for r in recs:
+        config = adapt_to_size(r.config, n_rows, reference, task, groups)
+        if config["params"] != r.config["params"]:
+            changed.update(k for k in config["params"] if config["params"][k] != r.config["params"].get(k))
+            r = replace(r, params=dict(config["params"]), config=config, config_id=space.config_id(config))
+        out.append(r)
+    if not changed:
+        return out, ""
+    return out, (f"size adaptation ({', '.join(groups)}): {', '.join(sorted(changed))} rescaled from the "
+                 f"~{reference:,.0f} rows of the metabase's runs to {n_rows:,} rows")
 
 
 def recommend(

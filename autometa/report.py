@@ -26,17 +26,18 @@ import json
 import math
 import os
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
 from autometa import __version__, space
 from autometa.errors import ConfigError
+from autometa.paths import atomic_write_bytes
+from autometa.search import ORIGIN_TPE, ORIGIN_WARM_START, quiet_optuna
 
 __all__ = ["REPORT_FORMATS", "write_report", "check_report_path", "dataset_summary", "key_metafeatures", "cold_start_curves",
            "param_importance"]
@@ -44,7 +45,6 @@ __all__ = ["REPORT_FORMATS", "write_report", "check_report_path", "dataset_summa
 #: file suffix -> report format
 REPORT_FORMATS = {".html": "html", ".htm": "html", ".md": "markdown"}
 
-ORIGIN_WARM_START = "warm-start"  # same value as autometa.search.ORIGIN_WARM_START
 _WARM_STYLE = {"marker": "s", "color": "#d95f02"}
 _TPE_STYLE = {"marker": "o", "color": "#1b9e77"}
 _BEST_COLOR = "#333333"
@@ -157,34 +157,6 @@ def _new_figure(width: float = 7.5, height: float = 4.2) -> tuple[Any, Any]:
     return fig, fig.subplots()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write a file via a temporary file in the same folder and a rename (never half a file)."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
-
-
-@contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    """Silence Optuna's INFO logs (e.g. "A new study created") and its warnings for a while."""
-    import optuna
-
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        optuna.logging.set_verbosity(level)
-
-
 def check_report_path(path: Union[str, os.PathLike]) -> str:
     """The report format (``"html"`` or ``"markdown"``) for ``path``; ConfigError for another
     suffix or a missing folder (so that a command can fail before its work, not after it)."""
@@ -216,7 +188,7 @@ def _scored(trial: Any) -> bool:
 
 
 def _origin(trial: Any) -> str:
-    return str(trial.user_attrs.get("origin") or "tpe")
+    return str(trial.user_attrs.get("origin") or ORIGIN_TPE)
 
 
 def _trial_config(trial: Any) -> Optional[dict]:
@@ -504,7 +476,8 @@ def cold_start_curves(
     """Best-of-first-k curves on one metabase dataset: the default configurations in
     :data:`autometa.space.DEFAULT_ORDER` (key ``"defaults"``) and, when given, the recommended
     configurations in rank order (``"recommended"``); scores are the mean ``metric`` over the
-    stored folds, oriented so that higher is better (NaN until a configuration succeeded).
+    stored folds of one run protocol (built runs when the dataset has any, never averaged with
+    runs imported from OpenML), oriented so that higher is better (NaN until a configuration succeeded).
 
     Returns ``({}, reason)`` when the metabase has no usable runs for that dataset.
     """
@@ -516,6 +489,9 @@ def cold_start_curves(
     runs = runs[runs["dataset_id"].astype(str) == str(dataset_id)]
     if not len(runs):
         return {}, f"the metabase holds no runs on {dataset_id}"
+    from autometa.metabase.store import one_protocol_per_dataset
+
+    runs = one_protocol_per_dataset(runs)  # built runs, not averaged with imported ones
     col = f"m_{metric}"
     if col not in runs.columns or not runs[col].notna().any():
         return {}, f"the metabase stores no {metric} scores for {dataset_id}"
@@ -545,7 +521,7 @@ def _history_figure(trials: list[Any], reference: dict[str, np.ndarray], referen
     fig, ax = _new_figure()
     done = [t for t in trials if _scored(t)]
     for origin, style, label in ((ORIGIN_WARM_START, _WARM_STYLE, "warm-start trial"),
-                                 ("tpe", _TPE_STYLE, "TPE trial")):
+                                 (ORIGIN_TPE, _TPE_STYLE, "TPE trial")):
         pts = [t for t in done if (_origin(t) == ORIGIN_WARM_START) == (origin == ORIGIN_WARM_START)]
         if pts:
             ax.scatter([t.number for t in pts], _values(metric, [t.value for t in pts]), s=36, alpha=0.85,
@@ -712,7 +688,8 @@ def param_importance(result: Any, algorithm: Optional[str] = None, seed: int = 0
     if len({t.value for t in trials}) < 2:
         return {}, f"all {len(trials)} completed {algorithm} trials scored the same; no hyperparameter mattered"
     try:
-        with _quiet_optuna():
+        with quiet_optuna(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fANOVA's and scikit-learn's warnings too
             sub = optuna.create_study(direction="maximize", storage=optuna.storages.InMemoryStorage())
             sub.add_trials(trials)
             raw = get_param_importances(sub, evaluator=FanovaImportanceEvaluator(seed=seed), params=varying)
@@ -900,14 +877,14 @@ def write_report(
     subtitle = (f"{dataset.task} task, {result.metric}, {_plural(result.n_trials, 'trial')}; "
                 f"written by autometa {__version__} on {stamp}")
     if fmt == "html":
-        _atomic_write(path, _render_html(title, subtitle, sections).encode("utf-8"))
+        atomic_write_bytes(path, _render_html(title, subtitle, sections).encode("utf-8"))
         return path
     images: dict[int, str] = {}
     for s in sections:
         for b in s.blocks:
             if b.kind == "figure":
                 name = f"{path.stem}-{b.name}.png"
-                _atomic_write(path.parent / name, b.png)
+                atomic_write_bytes(path.parent / name, b.png)
                 images[id(b)] = name
-    _atomic_write(path, _render_markdown(title, subtitle, sections, images).encode("utf-8"))
+    atomic_write_bytes(path, _render_markdown(title, subtitle, sections, images).encode("utf-8"))
     return path

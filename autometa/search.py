@@ -38,15 +38,16 @@ from autometa.errors import AutometaError, ConfigError
 from autometa.evaluate import default_metric, evaluate_config, get_metric, make_splits
 from autometa.gpu import resolve_device
 from autometa.limits import can_isolate, check_limits, run_limited
+from autometa.paths import process_alive
 from autometa.pipeline import build_pipeline, fit_context
 from autometa.redact import mask_url
+from autometa.space import TASKS
 
 ORIGIN_WARM_START = "warm-start"
 ORIGIN_TPE = "tpe"
 DEFAULT_STUDY_NAME = "autometa"
 # user attr of a trial failed because the process running it stopped (not counted)
 INTERRUPTED_ATTR = "interrupted"
-TASKS = ("binary", "multiclass", "regression")
 # TPE's random start-up phase; warm-start trials count towards it
 N_STARTUP_TRIALS = 5
 # seconds a trial needs at least: with less of the time budget left, none starts
@@ -240,8 +241,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    """Silence Optuna's per-trial INFO logs and experimental-feature warnings for one search."""
+def quiet_optuna() -> Iterator[None]:
+    """Silence Optuna's INFO logs (per trial, "A new study created") and its experimental-feature
+    warnings for a while (a search, the report's importance study)."""
     level = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
@@ -507,7 +509,7 @@ def run_search(
     if metric is not None:
         metric = get_metric(metric, task).name  # canonical name: resumed studies compare names
 
-    with _quiet_optuna():
+    with quiet_optuna():
         # joining processes of one study must not draw the same random start-up configurations
         study = _open_study(storage_obj, name,
                             seed if not join else (seed * 1_000_003 + os.getpid()) % 2**32,
@@ -577,6 +579,8 @@ def run_search(
                         budget=time_budget, metric=metric_obj.name,
                     ))
         except KeyboardInterrupt as exc:
+            # Ctrl-C between a trial's end and its tell leaves it RUNNING: fail it, not counted
+            _fail_own_running(study, storage_obj)
             exc.study = study  # type: ignore[attr-defined]  # the caller saves the best so far
             raise
 
@@ -683,16 +687,6 @@ def worker_id(pid: Optional[int] = None) -> str:
     return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
 def _interrupted(t: FrozenTrial) -> bool:
     return bool(t.user_attrs.get(INTERRUPTED_ATTR)) or _stopped(t)
 
@@ -729,7 +723,7 @@ def fail_orphaned_trials(study: optuna.Study, everything: bool = False, *, stora
         worker = str(t.user_attrs.get("worker") or "")
         name, _, pid = worker.rpartition(":")
         if worker:
-            if name != host or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            if name != host or not pid.isdigit() or int(pid) == os.getpid() or process_alive(int(pid)):
                 continue
         elif not everything:
             continue
@@ -748,6 +742,21 @@ def fail_orphaned_trials(study: optuna.Study, everything: bool = False, *, stora
                       f"and not counted: {', '.join(map(str, sorted(failed)))}", RuntimeWarning,
                       stacklevel=2)
     return len(failed)
+
+
+def _fail_own_running(study: optuna.Study, storage: Any) -> None:
+    """Mark FAIL (interrupted, not counted) the trials this process left RUNNING on Ctrl-C."""
+    me = worker_id()
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if t.user_attrs.get("worker") != me:
+            continue
+        try:
+            for key, value in (("status", "crash"), (INTERRUPTED_ATTR, True),
+                               ("message", "interrupted by Ctrl-C; not counted")):
+                storage.set_trial_user_attr(_trial_id(t), key, value)
+            study.tell(t.number, state=TrialState.FAIL)
+        except Exception:  # finished meanwhile
+            continue
 
 
 def _fail_stale_trials(study: optuna.Study, storage: Any, running: list[FrozenTrial]) -> list[int]:
@@ -955,7 +964,7 @@ def load_result(storage: Union[str, os.PathLike, optuna.storages.BaseStorage],
                 study_name: str) -> SearchResult:
     """The outcome of a study searched earlier (e.g. by several workers), from its storage."""
     storage_obj = open_storage(storage)
-    with _quiet_optuna():
+    with quiet_optuna():
         try:
             study = optuna.load_study(study_name=study_name, storage=storage_obj)
         except KeyError:

@@ -19,6 +19,8 @@ Config = dict[str, Any]
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
+#: the tasks autometa knows (a task's kind is classification or regression, see task_kind)
+TASKS = ("binary", "multiclass", REGRESSION)
 
 
 def task_kind(task: str) -> str:

@@ -24,21 +24,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from machine import cpu_model
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DEFAULT_SIZES = "1000x10,20000x20,200000x50"
 DEFAULT_BUDGETS = "5,20,60"
 TOLERANCE = 0.10
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _table(path: Path, rows: int, cols: int, task: str) -> Path:
@@ -129,7 +121,7 @@ def write_report(csv_path: Path, command: str) -> Path:
         "",
         "Commands: " + ", ".join(f"`{c}`" for c in (res["command"].dropna().unique() if "command" in res
                                                        else [command.strip()])) + "  ",
-        f"Machine: {_cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}",
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}",
         "",
         "| task | rows × cols | budget s | wall s | wall / budget | model saved | fallback | trials | within +10 % |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -28,6 +28,8 @@ from typing import Any, Optional
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # autometa from the checkout when it is not installed
+sys.path.insert(0, str(BENCH_DIR))  # machine.py beside this file, also when imported from elsewhere
+from machine import cores, cpu_model, memory_gib  # noqa: E402
 DEFAULT_OUT = BENCH_DIR / "results" / "gpu.md"
 
 
@@ -36,30 +38,6 @@ def _shown(path: Path) -> str:
     root = BENCH_DIR.parent
     full = path.resolve()
     return str(full.relative_to(root)) if full.is_relative_to(root) else str(path)
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def memory_gib() -> Optional[float]:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                return int(line.split()[1]) / 1024 ** 2
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def nvidia_smi() -> str:

@@ -568,20 +568,11 @@ def _geomean(vals: list[float]) -> float:
 def _machine_info() -> list[str]:
     import importlib.metadata as md
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal"))
-        mem = f"{mem_kb / 2**20:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        mem = "unknown"
+    from machine import cpu_model, memory_gib
+
+    cpu = cpu_model()
+    gib = memory_gib()
+    mem = f"{gib:.1f} GiB" if gib else "unknown"
     versions = []
     for pkg in ("autometa", "pymfe", "numpy", "pandas", "scipy", "scikit-learn"):
         try:

@@ -64,12 +64,10 @@ def machine_info() -> dict[str, Any]:
     import sklearn
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from warmstart_harness import cpu_model
+    from machine import cores, cpu_model
 
-    cpu = cpu_model()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "cpu": cpu, "cores": cores, "python": platform.python_version(),
+        "cpu": cpu_model(), "cores": cores(), "python": platform.python_version(),
         "optuna": optuna.__version__, "scikit-learn": sklearn.__version__,
         "lightgbm": lightgbm.__version__, "platform": platform.platform(terse=True),
     }

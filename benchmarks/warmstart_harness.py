@@ -1,9 +1,11 @@
 """Warm-start benchmark: leave-datasets-out over a metabase, autometa vs cold search and FLAML.
 
-For each held-out dataset of the metabase (chosen deterministically, balanced over task types),
-the meta-model is retrained without it (:func:`autometa.metalearn.train` with
-``exclude_datasets``; :func:`autometa.metalearn.assert_not_trained_on` is checked before any
-recommendation), and every method is evaluated with the metabase's own protocol (the build's
+For each held-out dataset of the metabase (chosen deterministically, balanced over task types,
+at most one per family), the meta-model is retrained without its whole **family** -- the dataset
+and every copy of it (:func:`autometa.metalearn.families`: the metabase's tasks.csv families and
+identical content checksums; :func:`autometa.metalearn.train` with ``exclude_datasets``), and
+:func:`autometa.metalearn.assert_not_trained_on` (id, content checksum and family of every
+member) is checked before any recommendation. Every method is evaluated with the metabase's own protocol (the build's
 ``cv``, ``max_rows`` stratified subsample, seed, default metric and run time limit, read from
 ``manifest.json``), so scores are comparable with the metabase's runs:
 
@@ -50,6 +52,7 @@ import pandas as pd
 
 from autometa import space
 from autometa.errors import ConfigError, DataError
+from machine import cpu_model, memory_gib
 
 __all__ = [
     "METHODS", "WARM_METHODS", "DEFAULT_BUDGETS", "CSV_COLUMNS", "Protocol", "read_protocol",
@@ -145,12 +148,14 @@ def complete_datasets(datasets: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFram
 
 
 def select_datasets(datasets: pd.DataFrame, n: Optional[int], seed: int = 0,
-                    min_per_kind: int = 3) -> pd.DataFrame:
+                    min_per_kind: int = 3, families: Optional[dict] = None) -> pd.DataFrame:
     """Up to ``n`` held-out datasets, deterministic for a seed, balanced over task types.
 
     Task types take turns (binary, multiclass, regression); within one, datasets follow a
     seeded hash order. A task kind with fewer than ``min_per_kind`` complete datasets is left
-    out (a leave-one-out meta-model needs at least 2 others).
+    out (a leave-one-out meta-model needs at least 2 others). ``families`` (dataset id ->
+    family id): at most one dataset per family is chosen (a family is held out as a whole, so
+    a second copy would count the same task twice).
     """
     ds = datasets.copy()
     ds["kind"] = ds["task"].map(space.task_kind)
@@ -159,10 +164,15 @@ def select_datasets(datasets: pd.DataFrame, n: Optional[int], seed: int = 0,
     ds["_key"] = [hashlib.sha1(f"{seed}:{d}".encode()).hexdigest() for d in ds["dataset_id"]]
     queues = {t: list(ds[ds["task"] == t].sort_values("_key")["dataset_id"]) for t in TASK_ORDER}
     order: list[str] = []
+    taken: set[str] = set()
     while any(queues.values()) and (n is None or len(order) < n):
         for t in TASK_ORDER:
+            while queues[t] and (families or {}).get(queues[t][0], queues[t][0]) in taken:
+                queues[t].pop(0)  # a copy of a dataset already held out
             if queues[t] and (n is None or len(order) < n):
-                order.append(queues[t].pop(0))
+                did = queues[t].pop(0)
+                order.append(did)
+                taken.add((families or {}).get(did, did))
     out = ds.set_index("dataset_id").loc[order].reset_index()
     return out.drop(columns=["kind", "_key"])
 
@@ -485,12 +495,13 @@ def run_benchmark(
 ) -> Path:
     """Run (or resume) the benchmark, appending to ``<out_dir>/<stem>.csv``; returns the CSV path.
 
-    ``train_model(store, exclude_ids)`` trains the leave-out meta-model (a test passes one that
-    leaks to check the guard: :class:`~autometa.metalearn.LeakageError` is raised).
+    ``train_model(store, exclude_ids)`` trains the leave-out meta-model; ``exclude_ids`` is the
+    held-out dataset's whole family (a test passes a model that leaks to check the guard:
+    :class:`~autometa.metalearn.LeakageError` is raised).
     """
     from autometa.evaluate import default_metric, make_splits
     from autometa.metabase import open_metabase
-    from autometa.metalearn import assert_not_trained_on
+    from autometa.metalearn import assert_not_trained_on, families, family_members
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -507,6 +518,7 @@ def run_benchmark(
     protocol = read_protocol(store.root)
     seed = protocol.seed if seed is None else int(seed)
     snap = _snapshot(store)
+    fams = families(snap)
     complete = complete_datasets(snap.datasets(), snap.runs())
     if dataset_ids:
         missing = [d for d in dataset_ids if d not in set(complete["dataset_id"])]
@@ -514,11 +526,11 @@ def run_benchmark(
             raise ConfigError(f"dataset id(s) {', '.join(missing)} are not complete datasets of {store.root}")
         chosen = complete.set_index("dataset_id").loc[list(dataset_ids)].reset_index()
     else:
-        chosen = select_datasets(complete, n_datasets, seed=seed)
+        chosen = select_datasets(complete, n_datasets, seed=seed, families=fams)
     roots = list(source_roots or []) + [Path.cwd(), BENCH_DIR.parent, store.root.resolve().parent]
     sources = _Sources(protocol.sources, roots)
     csv_path = Path(out_dir) / f"{stem}.csv"
-    log(f"benchmark: {len(chosen)} held-out dataset(s) of {len(complete)} complete in {store.root} "
+    log(f"benchmark: {len(chosen)} held-out dataset(s) (whole families) of {len(complete)} complete in {store.root} "
         f"({', '.join(f'{t}: {int((chosen.task == t).sum())}' for t in TASK_ORDER)}); protocol cv={protocol.cv} "
         f"max_rows={protocol.max_rows} seed={protocol.seed} run_time_limit={protocol.run_time_limit}; "
         f"budgets {budgets}; methods {', '.join(methods)}")
@@ -551,12 +563,14 @@ def run_benchmark(
             try:
                 if method in WARM_METHODS:
                     if model is None:
-                        model = train_model(snap, [did])
-                        assert_not_trained_on(model, did)  # no leakage: by id ...
+                        family = family_members(fams, [did])
+                        model = train_model(snap, family)
+                        for member in family:  # no leakage: by id and family ...
+                            assert_not_trained_on(model, member, families=fams)
                         if isinstance(rec.get("checksum"), str):
                             assert_not_trained_on(model, rec["checksum"])  # ... and by content
                         mf_values, mf_seconds = _describe(ds, model, task, seed)
-                    assert_not_trained_on(model, did)
+                    assert_not_trained_on(model, did, families=fams)
                     t_rank = time.perf_counter()
                     ranking = model.rank(mf_values, task, top_k=top_k, method=method.split("-", 1)[1],
                                          n_rows=len(X), seed=seed)
@@ -769,26 +783,11 @@ def summarise(results: pd.DataFrame, budgets: Sequence[int] = DEFAULT_BUDGETS) -
     return out
 
 
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one), for benchmark reports."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_info() -> str:
     """One line: CPU model, cores, memory, OS, Python and key library versions."""
     cpu = cpu_model()
-    mem = ""
-    try:
-        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
-        mem = f", {kb / 1024 ** 2:.0f} GiB RAM"
-    except (OSError, StopIteration, ValueError):
-        pass
+    gib = memory_gib()
+    mem = f", {gib:.0f} GiB RAM" if gib else ""
     from importlib.metadata import PackageNotFoundError, version
 
     libs = []
@@ -887,8 +886,9 @@ def write_report(csv_path: Path, *, budgets: Sequence[int] = DEFAULT_BUDGETS, co
               + ", ".join(f"{t}: {int(per_task.get(t, 0))}" for t in TASK_ORDER)
               + f". Rows in the CSV: {len(results)} (dataset, method) results over "
               f"{results['dataset_id'].nunique() if len(results) else 0} datasets.", ""]
-    lines += ["Each held-out dataset's meta-model is retrained without it "
-              "(`train(exclude_datasets=[id])`) and `assert_not_trained_on` (id and content checksum) "
+    lines += ["Each held-out dataset's meta-model is retrained without its whole family, the dataset and "
+              "its copies (`train(exclude_datasets=family)`, families from the metabase's tasks.csv and "
+              "content checksums), and `assert_not_trained_on` (id, content checksum and family) "
               "is checked before it recommends. Normalised score per dataset: 1 = best score any method "
               "reached, 0 = worst compared value; mean rank: 1 = best (ties averaged). `lightgbm-default` and "
               "`flaml-zeroshot` evaluate one configuration, so their value is the same at every budget. "

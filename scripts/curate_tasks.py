@@ -72,7 +72,7 @@ def _file_signature(path: Path) -> str:
 
 def _code_signature() -> str:
     parts = [(REPO / "autometa" / "metabase" / f).read_bytes() for f in ("tasks.py", "sources.py", "rdocs.py")]
-    parts.append((REPO / "autometa" / "data.py").read_bytes())
+    parts.extend(p.read_bytes() for p in sorted((REPO / "autometa" / "data").glob("*.py")))
     return hashlib.sha1(b"".join(parts) + CACHE_VERSION.encode()).hexdigest()[:12]
 
 

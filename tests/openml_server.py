@@ -13,15 +13,31 @@ path (after the server root)                           answer
 ``/api/v1/xml/data/features/<id>``, ``.../qualities/``  feature and quality descriptions
 ``/data/download/<file_id>/<name>``                    the ARFF file
 ``/api_splits/get/<task>/<name>``                      the task's split file
-``/api/v1/xml/evaluation/list/<filters>``              evaluations from ``runs.json``, filtered
-``/api/v1/xml/setup/list/<filters>``                   setups from ``setups.json``, filtered
+``/api/v1/xml/evaluation/list/<filters>``              evaluations from ``runs.json`` and the real
+                                                       run descriptions, filtered
+``/api/v1/xml/setup/list/<filters>``                   setups from ``setups.json`` and the real
+                                                       setup descriptions, filtered
+``/api/v1/xml/run/<id>``                               shared fixture ``runs/<id>/description.xml``
+``/api/v1/xml/setup/<id>``                             shared fixture ``api/v1/xml/setup/<id>/body.xml``
 ``/api/v1/xml/user/list/user_id/<ids>``                uploaders of the listed runs
 ``/api/v1/xml/study/<id>``                             hand-written ``study_<id>.xml``
 =====================================================  =============================================
 
+Real OpenML responses are served as they are (tasks 1, 3 and 1882, dataset 2, run and setup
+descriptions) and read in place from the shared fixtures, never copied. OpenML's evaluation and
+setup *lists* are not among them, so the server derives list entries from the real documents:
+every ``runs/<id>/description.xml`` gives one evaluation-list entry per aggregated measure of
+the run (run 100 on task 28, optdigits, flow ``weka.BayesNet_K2(1)``: its real
+``predictive_accuracy`` 0.922242 and ``area_under_roc_curve`` 0.990288; the description has no
+upload time, so the entry has none), and every ``api/v1/xml/setup/<id>/body.xml`` one
+setup-list entry (setup 100, ``weka.J48``) with its real parameters. Hand-written evaluations and
+setups (``runs.json``, ``setups.json``) come on top.
+
 Dataset 2 (anneal) comes from the shared fixtures as OpenML served it. Dataset 30 (abalone) is
-built here from the shared fixture ``datasets/30/dataset_30.pq``: its ARFF file, description
-(with the file's real MD5), features and a few qualities are computed from that table.
+built here from the shared fixture ``datasets/30/dataset_30.pq``, datasets 3 (kr-vs-kp) and 28
+(optdigits) from the shared ARFF corpus (``datasets/arff`` beside the OpenML fixtures, see
+:data:`ARFF_DATASETS`): the ARFF file, description (with the file's real MD5), features and a
+few qualities are computed from the table.
 Unknown ids get OpenML's own error documents (HTTP 412, ``<oml:error>`` with OpenML's codes:
 151 unknown task, 111/271/361 unknown dataset, 542/674 no results, 601 unknown study).
 Every request is logged in :attr:`FakeOpenML.requests` with the client address, so tests can
@@ -42,6 +58,15 @@ from xml.sax.saxutils import escape
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "openml"
 OML = 'xmlns:oml="http://openml.org/openml"'
+_NS = {"oml": "http://openml.org/openml"}
+
+#: datasets built from the shared ARFF corpus: OpenML id -> (OpenML name, file under datasets/arff);
+#: the target is the file's last attribute (``class`` in both)
+ARFF_DATASETS: dict[int, tuple[str, str]] = {
+    3: ("kr-vs-kp", "classification/kr.vs.kp.arff.gz"),
+    28: ("optdigits", "classification/optdigits.arff.gz"),
+}
+PARQUET_DATASETS: dict[int, tuple[str, str]] = {30: ("abalone", "Class_number_of_rings")}
 
 
 @dataclass(frozen=True)
@@ -89,9 +114,10 @@ def _ids(text: Optional[str]) -> Optional[set[int]]:
 class FakeOpenML:
     """The fake OpenML server; use as a context manager or call :meth:`start` / :meth:`stop`."""
 
-    def __init__(self, fixtures: Path, data_dir: Path = DATA_DIR) -> None:
+    def __init__(self, fixtures: Path, data_dir: Path = DATA_DIR, arff_dir: Optional[Path] = None) -> None:
         self.fixtures = Path(fixtures) / "org" / "openml" / "test"
         self.data_dir = Path(data_dir)
+        self.arff_dir = Path(arff_dir) if arff_dir is not None else Path(fixtures).parent / "datasets" / "arff"
         self.requests: list[Request] = []
         #: path regex -> (code, message): answer matching API calls with this OpenML error
         self.errors: dict[str, tuple[int, str]] = {}
@@ -102,6 +128,12 @@ class FakeOpenML:
         self._setups: dict[int, dict[str, Any]] = {
             int(s["setup_id"]): s for s in json.loads((self.data_dir / "setups.json").read_text())["setups"]
         }
+        #: list entries derived from the real run and setup descriptions of the shared fixtures
+        self.real_runs = [real_run(p) for p in sorted((self.fixtures / "runs").glob("*/description.xml"))]
+        self.real_setups = [real_setup(p) for p in
+                            sorted((self.fixtures / "api" / "v1" / "xml" / "setup").glob("*/body.xml"))]
+        self._runs += self.real_runs
+        self._setups.update({int(s["setup_id"]): s for s in self.real_setups})
         self._generated: dict[int, dict[str, str]] = {}
 
     # ------------------------------------------------------------------ life cycle
@@ -195,7 +227,7 @@ class FakeOpenML:
             parts = call.split("/")
             routes: list[tuple[str, Callable[[list[str]], str]]] = [
                 ("task", self._task), ("data", self._data), ("evaluation", self._evaluations),
-                ("setup", self._setup_list), ("user", self._users), ("study", self._study),
+                ("setup", self._setup), ("run", self._run), ("user", self._users), ("study", self._study),
             ]
             for name, route in routes:
                 if parts[0] == name:
@@ -262,9 +294,13 @@ class FakeOpenML:
                 return (desc.parent / "dataset.arff").read_bytes()
         raise OpenMLErrorResponse(113, "Could not find data file record")
 
-    # dataset 30 is generated from the shared parquet fixture (the ARFF is what OpenML serves)
+    # datasets generated from shared tables (the ARFF is what OpenML serves)
+    def _parquet_path(self, did: int) -> Path:
+        return self.fixtures / "datasets" / str(did) / f"dataset_{did}.pq"
+
     def _generated_ids(self) -> set[int]:
-        return {30} if (self.fixtures / "datasets" / "30" / "dataset_30.pq").is_file() else set()
+        ids = {did for did in PARQUET_DATASETS if self._parquet_path(did).is_file()}
+        return ids | {did for did, (_, rel) in ARFF_DATASETS.items() if (self.arff_dir / rel).is_file()}
 
     @staticmethod
     def _file_id(did: int) -> int:
@@ -273,29 +309,59 @@ class FakeOpenML:
     def _generate(self, did: int) -> dict[str, str]:
         with self._lock:
             if did not in self._generated:
-                self._generated[did] = self._build_from_parquet(did)
+                if did in PARQUET_DATASETS:
+                    frame, name, target, about = self._load_parquet(did)
+                else:
+                    frame, name, target, about = self._load_arff(did)
+                self._generated[did] = self._build_dataset(did, frame, name, target, about)
             return self._generated[did]
 
-    def _build_from_parquet(self, did: int) -> dict[str, str]:
+    def _load_parquet(self, did: int) -> tuple[Any, str, str, str]:
         import numpy as np
         import pandas as pd
 
-        frame = pd.read_parquet(self.fixtures / "datasets" / str(did) / f"dataset_{did}.pq")
-        target = "Class_number_of_rings"
+        name, target = PARQUET_DATASETS[did]
+        frame = pd.read_parquet(self._parquet_path(did))
         # the ring count is the regression target (abalone age); the parquet stores it as labels
         frame[target] = pd.to_numeric(frame[target].astype(str)).astype(np.float64)
-        lines = ["@RELATION abalone", ""]
+        about = ("Abalone physical measurements; predict the number of rings (age). Built by the test server "
+                 "from the shared parquet fixture.")
+        return frame, name, target, about
+
+    def _load_arff(self, did: int) -> tuple[Any, str, str, str]:
+        import arff  # liac-arff, a dependency of openml
+        import pandas as pd
+
+        name, rel = ARFF_DATASETS[did]
+        with gzip.open(self.arff_dir / rel, "rt", encoding="utf-8", errors="replace") as fh:
+            parsed = arff.load(fh)
+        columns = {}
+        for index, (attr, kind) in enumerate(parsed["attributes"]):
+            values = [row[index] for row in parsed["data"]]
+            if isinstance(kind, list):
+                columns[attr] = pd.Categorical(values, categories=[str(k) for k in kind])
+            else:
+                columns[attr] = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce")
+        frame = pd.DataFrame(columns)
+        target = str(parsed["attributes"][-1][0])
+        about = f"Built by the test server from the shared ARFF corpus file datasets/arff/{rel}."
+        return frame, name, target, about
+
+    def _build_dataset(self, did: int, frame: Any, name: str, target: str, about: str) -> dict[str, str]:
+        import pandas as pd
+
+        lines = [f"@RELATION {name}", ""]
         features = []
-        for index, (name, col) in enumerate(frame.items()):
+        for index, (column, col) in enumerate(frame.items()):
             nominal = isinstance(col.dtype, pd.CategoricalDtype)
             levels = [str(c) for c in col.cat.categories] if nominal else []
             spec = "{" + ",".join(levels) + "}" if nominal else "NUMERIC"
-            lines.append(f"@ATTRIBUTE {name} {spec}")
+            lines.append(f"@ATTRIBUTE {column} {spec}")
             values = "".join(f"\n      <oml:nominal_value>{escape(v)}</oml:nominal_value>" for v in levels)
             features.append(
-                f"  <oml:feature>\n    <oml:index>{index}</oml:index>\n    <oml:name>{escape(name)}</oml:name>\n"
+                f"  <oml:feature>\n    <oml:index>{index}</oml:index>\n    <oml:name>{escape(column)}</oml:name>\n"
                 f"    <oml:data_type>{'nominal' if nominal else 'numeric'}</oml:data_type>{values}\n"
-                f"    <oml:is_target>{'true' if name == target else 'false'}</oml:is_target>\n"
+                f"    <oml:is_target>{'true' if column == target else 'false'}</oml:is_target>\n"
                 "    <oml:is_ignore>false</oml:is_ignore>\n    <oml:is_row_identifier>false</oml:is_row_identifier>\n"
                 f"    <oml:number_of_missing_values>{int(col.isna().sum())}</oml:number_of_missing_values>\n"
                 "  </oml:feature>"
@@ -308,9 +374,8 @@ class FakeOpenML:
         md5 = hashlib.md5(arff.encode("utf-8")).hexdigest()
         file_id = self._file_id(did)
         description = (
-            f"<oml:data_set_description {OML}>\n  <oml:id>{did}</oml:id>\n  <oml:name>abalone</oml:name>\n"
-            "  <oml:version>1</oml:version>\n  <oml:description>Abalone physical measurements; predict the "
-            "number of rings (age). Built by the test server from the shared parquet fixture.</oml:description>\n"
+            f"<oml:data_set_description {OML}>\n  <oml:id>{did}</oml:id>\n  <oml:name>{escape(name)}</oml:name>\n"
+            f"  <oml:version>1</oml:version>\n  <oml:description>{escape(about)}</oml:description>\n"
             "  <oml:format>ARFF</oml:format>\n  <oml:upload_date>2014-04-06T23:21:11</oml:upload_date>\n"
             "  <oml:licence>Public</oml:licence>\n"
             f"  <oml:url>{self.base}/data/download/{file_id}/dataset_{did}.arff</oml:url>\n"
@@ -321,15 +386,21 @@ class FakeOpenML:
         )
         X = frame.drop(columns=[target])
         numeric = [c for c in X if not isinstance(X[c].dtype, pd.CategoricalDtype)]
+        nominal_target = isinstance(frame[target].dtype, pd.CategoricalDtype)
         qualities = {
             "NumberOfInstances": float(len(frame)),
             "NumberOfFeatures": float(frame.shape[1]),
-            "NumberOfNumericFeatures": float(len(numeric) + 1),
-            "NumberOfSymbolicFeatures": float(X.shape[1] - len(numeric)),
+            "NumberOfNumericFeatures": float(len(numeric) + (0 if nominal_target else 1)),
+            "NumberOfSymbolicFeatures": float(X.shape[1] - len(numeric) + (1 if nominal_target else 0)),
             "NumberOfMissingValues": float(frame.isna().sum().sum()),
             "NumberOfInstancesWithMissingValues": float(frame.isna().any(axis=1).sum()),
-            "MeanTargetValue": float(frame[target].mean()),
         }
+        if nominal_target:
+            counts = frame[target].value_counts()
+            qualities.update({"NumberOfClasses": float((counts > 0).sum()),
+                              "MajorityClassSize": float(counts.max()), "MinorityClassSize": float(counts.min())})
+        else:
+            qualities["MeanTargetValue"] = float(frame[target].mean())
         quality_xml = "".join(
             f"  <oml:quality>\n    <oml:name>{k}</oml:name>\n    <oml:value>{v!r}</oml:value>\n  </oml:quality>\n"
             for k, v in qualities.items()
@@ -391,6 +462,23 @@ class FakeOpenML:
                 )
         return f"<oml:evaluations {OML}>\n" + "\n".join(items) + "\n</oml:evaluations>\n"
 
+    def _run(self, parts: list[str]) -> str:
+        """``run/<id>``: the real run description of the shared fixtures."""
+        if len(parts) == 1 and parts[0].isdigit():
+            path = self.fixtures / "runs" / parts[0] / "description.xml"
+            if path.is_file():
+                return path.read_text(encoding="utf-8")
+        raise OpenMLErrorResponse(220, "Run not found")
+
+    def _setup(self, parts: list[str]) -> str:
+        """``setup/<id>`` (the real setup description of the shared fixtures) or ``setup/list/...``."""
+        if len(parts) == 1 and parts[0].isdigit():
+            path = self.fixtures / "api" / "v1" / "xml" / "setup" / parts[0] / "body.xml"
+            if path.is_file():
+                return path.read_text(encoding="utf-8")
+            raise OpenMLErrorResponse(281, "Setup not found")
+        return self._setup_list(parts)
+
     def _setup_list(self, parts: list[str]) -> str:
         if not parts or parts[0] != "list":
             raise OpenMLErrorResponse(100, "Function not valid")
@@ -413,7 +501,8 @@ class FakeOpenML:
                     "    <oml:parameter>\n"
                     f"      <oml:id>{p['id']}</oml:id>\n      <oml:flow_id>{p['flow_id']}</oml:flow_id>\n"
                     f"      <oml:flow_name>{escape(p['flow_name'])}</oml:flow_name>\n"
-                    f"      <oml:full_name>{escape(p['flow_name'])}_{escape(p['name'])}</oml:full_name>\n"
+                    f"      <oml:full_name>{escape(p.get('full_name') or p['flow_name'] + '_' + p['name'])}"
+                    "</oml:full_name>\n"
                     f"      <oml:parameter_name>{escape(p['name'])}</oml:parameter_name>\n"
                     f"      <oml:data_type>{escape(p.get('data_type', ''))}</oml:data_type>\n"
                     f"      <oml:default_value>{escape(p.get('default', ''))}</oml:default_value>\n"
@@ -444,3 +533,52 @@ class FakeOpenML:
                 if path.stem == f"study_{parts[0]}" or f"<oml:alias>{parts[0]}</oml:alias>" in text:
                     return text
         raise OpenMLErrorResponse(601, "Study does not exist. ")
+
+
+# ------------------------------------------------------------------ real documents -> list entries
+def _text(node: Any, path: str) -> str:
+    found = node.findtext(path, namespaces=_NS)
+    return (found or "").strip()
+
+
+def real_run(path: Path) -> dict[str, Any]:
+    """The evaluation-list entry of a real run description (``runs/<id>/description.xml``).
+
+    Its aggregated evaluations (those without ``repeat`` / ``fold``) with a numeric value become
+    the listed measures; run, task, setup, flow, dataset and uploader are the document's.
+    """
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    evaluations: dict[str, float] = {}
+    for ev in root.findall("oml:output_data/oml:evaluation", _NS):
+        if "fold" in ev.attrib or "repeat" in ev.attrib:
+            continue
+        try:
+            evaluations[_text(ev, "oml:name")] = float(_text(ev, "oml:value"))
+        except ValueError:  # os_information and other measures without a number
+            continue
+    dataset = root.find("oml:input_data/oml:dataset", _NS)
+    return {
+        "run_id": int(_text(root, "oml:run_id")), "task_id": int(_text(root, "oml:task_id")),
+        "setup_id": int(_text(root, "oml:setup_id")), "flow_id": int(_text(root, "oml:flow_id")),
+        "flow_name": _text(root, "oml:flow_name"), "data_id": int(_text(dataset, "oml:did")),
+        "data_name": _text(dataset, "oml:name"), "uploader": int(_text(root, "oml:uploader")),
+        "uploader_name": _text(root, "oml:uploader_name"), "upload_time": "",  # not in the description
+        "evaluations": evaluations, "source": str(path),
+    }
+
+
+def real_setup(path: Path) -> dict[str, Any]:
+    """The setup-list entry of a real setup description (``api/v1/xml/setup/<id>/body.xml``)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    parameters = [{
+        "id": int(_text(p, "oml:id")), "flow_id": int(_text(p, "oml:flow_id")),
+        "flow_name": _text(p, "oml:flow_name"), "full_name": _text(p, "oml:full_name"),
+        "name": _text(p, "oml:parameter_name"), "data_type": _text(p, "oml:data_type"),
+        "default": _text(p, "oml:default_value"), "value": _text(p, "oml:value"),
+    } for p in root.findall("oml:parameter", _NS)]
+    return {"setup_id": int(_text(root, "oml:setup_id")), "flow_id": int(_text(root, "oml:flow_id")),
+            "parameters": parameters, "source": str(path)}

@@ -105,6 +105,49 @@ def test_selection_is_deterministic_and_balanced():
     assert a["task"].value_counts().to_dict() == {"binary": 2, "multiclass": 2, "regression": 2}
 
 
+def test_selection_holds_out_one_dataset_per_family():
+    ds = pd.DataFrame({"dataset_id": [f"d{i}" for i in range(12)],
+                       "task": ["binary"] * 4 + ["multiclass"] * 4 + ["regression"] * 4})
+    fams = {"d0": "F", "d1": "F", "d2": "F", "d3": "F", "d4": "G", "d8": "G"}  # G spans two task types
+    a = select_datasets(ds, None, seed=0, families=fams)
+    chosen = list(a["dataset_id"])
+    assert sum(d in ("d0", "d1", "d2", "d3") for d in chosen) == 1
+    assert sum(d in ("d4", "d8") for d in chosen) == 1
+    assert len(chosen) == 12 - 3 - 1
+    assert chosen == list(select_datasets(ds, None, seed=0, families=fams)["dataset_id"])
+
+
+def test_benchmark_holds_out_whole_families(tiny_metabase, tmp_path):
+    """set0 and set2 are made one family: the leave-out model must be trained without both, and a
+    model trained without set0 alone is refused (LeakageError)."""
+    import shutil
+
+    from autometa.metabase import open_metabase
+
+    mb = tmp_path / "mb"
+    shutil.copytree(tiny_metabase, mb)
+    pd.DataFrame({"task_id": ["csv:set0", "csv:set2"], "source": ["csv", "csv"], "name": ["set0", "set2"],
+                  "family": ["csv:set0", "csv:set0"]}).to_csv(mb / "tasks.csv", index=False)
+    ds = open_metabase(mb).datasets()
+    ids = dict(zip(ds["name"], ds["dataset_id"]))
+    held = ids["set0"]
+    seen: list[list[str]] = []
+
+    def recording(store, exclude):
+        seen.append(list(exclude))
+        return train(store, exclude_datasets=exclude)
+
+    run_benchmark(mb, tmp_path / "ok", dataset_ids=[held], budgets=[1], methods=["autometa-knn"],
+                  train_model=recording, log=lambda m: None)
+    assert seen == [sorted([ids["set0"], ids["set2"]])]
+    res = read_results(tmp_path / "ok" / "warmstart.csv")
+    assert (res["status"] == "ok").all() and res["n_train_datasets"].astype(int).eq(2).all()
+    with pytest.raises(LeakageError, match="a copy of"):
+        run_benchmark(mb, tmp_path / "leak", dataset_ids=[held], budgets=[1], methods=["autometa-knn"],
+                      train_model=lambda store, exclude: train(store, exclude_datasets=[held], by_family=False),
+                      log=lambda m: None)
+
+
 def test_failed_rows_are_tried_again_and_flaml_sees_plain_names():
     from warmstart_harness import CSV_COLUMNS, _done, _plain_names
 

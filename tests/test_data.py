@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import autometa.data as data_module
+import autometa.data.read as data_read
 from autometa.data import (
     SUPPORTED_EXTENSIONS,
     TASKS,
@@ -88,7 +88,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             def refuse(*args, **kwargs):
                 raise PermissionError(13, "Permission denied")
 
-            monkeypatch.setattr(data_module, "open", refuse, raising=False)
+            monkeypatch.setattr(data_read, "open", refuse, raising=False)
         assert "permission denied" in data_error(load_data, path)
     finally:
         os.chmod(path, 0o644)

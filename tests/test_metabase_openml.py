@@ -283,13 +283,18 @@ def test_import_maps_runs_to_configs_with_metrics_and_provenance(imported: dict)
     assert by_run[5010] == "linear" and by_run[6002] == "hist_gb" and by_run[6004] == "svm"
     for rid in mapped:
         expected = RUNS[rid]["evaluations"]
-        if "predictive_accuracy" in expected:  # anneal: multiclass, OpenML has no log loss
+        if "predictive_accuracy" in expected:  # anneal: multiclass, OpenML has no log loss -> accuracy
             assert runs.loc[rid, "m_accuracy"] == pytest.approx(expected["predictive_accuracy"])
-            assert math.isnan(runs.loc[rid, "score"])
+            assert runs.loc[rid, "score"] == pytest.approx(expected["predictive_accuracy"])
+            assert runs.loc[rid, "metric"] == "accuracy"
+            assert runs.loc[rid, "protocol"] == "openml:cv10r10/predictive_accuracy"  # task 1882: 10x10-fold CV
         else:
             assert runs.loc[rid, "m_rmse"] == pytest.approx(expected["root_mean_squared_error"])
             assert runs.loc[rid, "m_mae"] == pytest.approx(expected["mean_absolute_error"])
             assert runs.loc[rid, "score"] == pytest.approx(-expected["root_mean_squared_error"])
+            assert runs.loc[rid, "metric"] == "rmse"
+            assert runs.loc[rid, "protocol"] == "openml:cv10/root_mean_squared_error"
+    assert "m_roc_auc" not in runs.columns  # OpenML's multiclass AUC is not autometa's roc_auc
     assert runs.loc[5001, "openml_clipped"] == "num.trees=2000 -> n_estimators=500"
     assert "clipped num.trees=2000 -> n_estimators=500" in runs.loc[5001, "message"]
     assert runs.loc[5002, "openml_clipped"] == ""

@@ -13,9 +13,9 @@ from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from autometa.metafeatures import landmarking, model_based
 from autometa.metafeatures._context import Context
+from autometa.space import TASKS
 
 GROUPS = (landmarking, model_based)
-TASKS = ("binary", "multiclass", "regression")
 
 
 def _ctx(X: pd.DataFrame, y, task: str, seed: int = 0, deadline: float | None = None) -> Context:

@@ -20,9 +20,8 @@ from autometa.pipeline import (
     pipeline_code,
     select_columns,
 )
-from autometa.space import ALGORITHMS, default_config, validate_config
+from autometa.space import ALGORITHMS, TASKS, default_config, validate_config
 
-TASKS = ("binary", "multiclass", "regression")
 COLUMN_TYPES = {
     "x1": "numeric", "x2": "numeric", "empty": "numeric", "const": "numeric",
     "color": "categorical",  # 3 levels + missing: one-hot / native

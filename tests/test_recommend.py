@@ -287,3 +287,27 @@ def test_cli_recommend_sorted_by_predicted_score(metabase_dir: Path, csv_file: P
     shown = re.findall(r"│\s+(\d)\s+│.*?│\s+(\d\.\d{3})\s+│", table.stdout)
     assert [int(r) for r, _ in shown] == [1, 2, 3, 4, 5]
     assert [float(s) for _, s in shown] == sorted((float(s) for _, s in shown), reverse=True)
+
+
+def test_size_adaptation_is_off_by_default_and_rescales_when_asked(metabase_dir: Path) -> None:
+    from autometa.metalearn.size import adapt_to_size
+
+    X, y = generate(0, seed=3)
+    X = pd.concat([X] * 20, ignore_index=True)  # 6,000 rows: well above the synthetic runs' sizes
+    y = pd.concat([y] * 20, ignore_index=True)
+    kw = dict(metabase=metabase_dir, by_score=False, time_budget=5.0)
+    plain = recommend_details(X, y, 5, adapt_size=False, **kw)
+    default = recommend_details(X, y, 5, **kw)
+    assert [r.config for r in default.recommendations] == [r.config for r in plain.recommendations]
+    assert 0 < plain.reference_rows <= 1000
+    adapted = recommend_details(X, y, 5, adapt_size=True, **kw)
+    assert adapted.reference_rows == plain.reference_rows
+    expected = [adapt_to_size(r.config, len(X), plain.reference_rows, "binary") for r in plain.recommendations]
+    assert [r.config for r in adapted.recommendations] == expected
+    assert all(r.config_id == space.config_id(r.config) and r.params == r.config["params"]
+               for r in adapted.recommendations)
+    changed = [a.config != p.config for a, p in zip(adapted.recommendations, plain.recommendations)]
+    assert any(changed)  # lightgbm / random_forest leaf sizes grow with the rows
+    assert any(n.startswith("size adaptation (leaf, rounds)") for n in adapted.notes)
+    with pytest.raises(ConfigError, match="size-adaptation group"):
+        recommend_details(X, y, 5, adapt_size="trees", **kw)

@@ -92,7 +92,7 @@ def test_markdown_writes_png_files_beside_it_and_links_them(tmp_path, binary, re
                   "## Hyperparameter importance", "## Final pipeline"):
         assert title in text
     assert "```python\n" in text and "pipeline = Pipeline(" in text
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
 def test_fanova_importance_with_enough_trials(tmp_path, binary, result, metafeatures):

@@ -9,8 +9,7 @@ import pytest
 
 from autometa import space
 from autometa.errors import ConfigError
-
-TASKS = ["binary", "multiclass", "regression"]
+from autometa.space import TASKS
 
 
 @pytest.mark.parametrize("task", TASKS)

@@ -32,7 +32,8 @@ import pandas as pd
 from autometa import space
 from autometa.errors import AutometaError, ConfigError
 from autometa.metabase.sources import SourceItem, list_source
-from autometa.metabase.store import Metabase, content_checksum, library_versions
+from autometa.metabase.store import Metabase, built_protocol, content_checksum
+from autometa.versions import RUN_LIBRARIES, library_versions
 
 __all__ = ["BuildSettings", "BuildReport", "candidate_configs", "stratified_subsample", "build_metabase"]
 
@@ -168,11 +169,14 @@ def _per_fold(value: Any, n_done: int, i: int) -> float:
     return float(value) / max(n_done, 1)
 
 
-def result_rows(dataset_id: str, config_id: str, result: Any, n_folds: int, seed: int) -> list[dict]:
+def result_rows(dataset_id: str, config_id: str, result: Any, n_folds: int, seed: int,
+                protocol: Optional[str] = None, metric: Optional[str] = None) -> list[dict]:
     """One run row per fold from an :class:`autometa.evaluate.EvalResult` (or a dict of its fields).
 
     Folds that completed carry their metric values and status ``ok``; when the evaluation stopped
     early (timeout/memout/crash), the folds it did not finish carry that status and its message.
+    ``protocol`` (:func:`autometa.metabase.store.built_protocol`) and ``metric`` (the one
+    ``score`` is computed from) are recorded on every row when given.
     """
     get = (lambda k, d=None: result.get(k, d)) if isinstance(result, dict) else (
         lambda k, d=None: getattr(result, k, d))
@@ -188,6 +192,10 @@ def result_rows(dataset_id: str, config_id: str, result: Any, n_folds: int, seed
     for i in range(n_folds):
         row: dict[str, Any] = {"dataset_id": dataset_id, "config_id": config_id, "fold": i, "seed": seed,
                                "n_folds": n_folds}
+        if protocol is not None:
+            row["protocol"] = protocol
+        if metric is not None:
+            row["metric"] = metric
         if i < done and i < len(fold_scores):
             row["status"] = "ok"
             row["message"] = None
@@ -287,10 +295,6 @@ def _check_protocol(manifest: dict, settings: BuildSettings, out: Path) -> None:
             )
 
 
-def _versions_dict() -> dict[str, str]:
-    return dict(p.split("=", 1) for p in library_versions().split(";") if "=" in p)
-
-
 # ------------------------------------------------------------------ the build
 def build_metabase(
     sources: Sequence[str],
@@ -386,7 +390,7 @@ def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings:
             "default_metric": {t: default_metric(t) for t in ("binary", "multiclass", "regression")},
             "builds": builds,
             "wall_seconds_total": round(previous_wall + build_entry["wall_seconds"], 1),
-            "library_versions": _versions_dict(),
+            "library_versions": library_versions(RUN_LIBRARIES),
             "encoding_names": space.encoding_names(),
             "counts": {k: v for k, v in store.summary().items() if k != "runs_by_algorithm"},
         }
@@ -523,7 +527,8 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
     last_flush = time.monotonic()
     results = _run_all(todo, X, y, column_types, task, metric, splits, settings, client)
     for config_id, res in results:
-        rows = result_rows(dataset_id, config_id, res, n_folds, settings.seed)
+        rows = result_rows(dataset_id, config_id, res, n_folds, settings.seed,
+                           protocol=built_protocol(settings.cv, settings.max_rows), metric=metric)
         store.add_runs(rows)
         if res.get("status") == "ok":
             ok += 1

@@ -10,14 +10,23 @@ them as ``openml_qualities`` (JSON). Datasets, configurations and runs go into a
 :class:`autometa.metabase.store.Metabase`:
 
 * runs get ``fold = -1`` (OpenML lists the evaluation aggregated over the task's folds),
-  ``status = "ok"``, metric values as ``m_<name>`` (:data:`OPENML_METRICS`), ``score`` = the
-  task's default metric oriented higher-is-better (NaN when OpenML has no such measure: OpenML
-  reports no log loss, the multiclass default), ``seed`` = the OpenML run id (OpenML runs share
-  no seed; the id keeps repeated runs of one configuration apart and makes re-imports
-  idempotent), ``fit_seconds`` / ``predict_seconds`` NaN (not listed), and the provenance ``openml_run_id`` / ``openml_task_id`` / ``openml_flow_id`` /
+  ``status = "ok"``, metric values as ``m_<name>`` (:data:`OPENML_METRICS`), ``seed`` = the
+  OpenML run id (OpenML runs share no seed; the id keeps repeated runs of one configuration
+  apart and makes re-imports idempotent), ``fit_seconds`` / ``predict_seconds`` NaN (not
+  listed), and the provenance ``openml_run_id`` / ``openml_task_id`` / ``openml_flow_id`` /
   ``openml_setup_id`` / ``openml_flow`` plus ``openml_clipped`` (what was clipped into range);
-* runs no adapter can map are written to ``unmapped.jsonl`` in the metabase folder (flow name
-  and reason) and counted in the summary.
+* ``score`` is the first OpenML measure of :data:`OPENML_SCORES` the run has, oriented
+  higher-is-better: AUC for binary tasks (autometa's default metric), predictive accuracy for
+  multiclass ones (OpenML reports no log loss, autometa's multiclass default), RMSE for
+  regression. ``metric`` names it (an autometa metric name, or ``openml_<measure>`` for a
+  measure autometa computes differently) and ``protocol`` is
+  ``openml:<estimation procedure>/<OpenML measure>`` (:func:`estimation_procedure`, e.g.
+  ``openml:cv10r10/predictive_accuracy`` for 10 times repeated 10-fold CV), so that the
+  meta-model never averages these scores with built runs (``autometa:cv<k>/<rows>``, see
+  :mod:`autometa.metabase.store`);
+* runs no adapter can map, or without any such measure, are written to ``unmapped.jsonl`` in
+  the metabase folder (flow name, reason, and the score / metric / protocol they would have
+  had) and counted in the summary.
 
 An adapter turns the parameter values of one flow into a configuration and validates it with
 :func:`autometa.space.validate_config`. Values outside autometa's ranges are clipped and the
@@ -48,6 +57,7 @@ __all__ = [
     "ADAPTERS",
     "NO_ADAPTER",
     "OPENML_METRICS",
+    "OPENML_SCORES",
     "DEFAULT_SERVER",
     "Adapter",
     "Adapted",
@@ -59,6 +69,8 @@ __all__ = [
     "flow_estimator",
     "find_adapter",
     "map_run",
+    "estimation_procedure",
+    "openml_score",
     "import_openml",
 ]
 
@@ -74,6 +86,19 @@ OPENML_METRICS: dict[str, dict[str, str]] = {
     "multiclass": {"predictive_accuracy": "accuracy"},
     "regression": {"root_mean_squared_error": "rmse", "mean_absolute_error": "mae"},
 }
+
+#: OpenML measures a run's ``score`` is taken from, per task, in order of preference (the first
+#: with a finite value counts). Binary: AUC (autometa's default metric, computed the same way).
+#: Multiclass: predictive accuracy (OpenML's task measure; OpenML reports no log loss), else
+#: OpenML's weighted AUC. Regression: RMSE (autometa's default), else MAE.
+OPENML_SCORES: dict[str, tuple[str, ...]] = {
+    "binary": ("area_under_roc_curve", "predictive_accuracy"),
+    "multiclass": ("predictive_accuracy", "area_under_roc_curve"),
+    "regression": ("root_mean_squared_error", "mean_absolute_error"),
+}
+#: whether a larger value of the OpenML measure is better
+_HIGHER_IS_BETTER = {"predictive_accuracy": True, "area_under_roc_curve": True,
+                     "root_mean_squared_error": False, "mean_absolute_error": False}
 
 _CHUNK = 100  # ids per list call (OpenML's URLs must stay short)
 
@@ -321,17 +346,9 @@ def _mlr_svm(p: dict[str, Any], ctx: FlowContext, estimator: str) -> Adapted:
     _require(p, "type", (None, "C-classification", "eps-regression"), "autometa fits C-SVC / epsilon-SVR")
     _require(p, "class.weights", (None,), "autometa does not weight classes")
     b = _Builder("svm", ctx)
-    cost = p.get("cost")
-    b.number("C", 1.0 if cost is None else cost, f"cost={_fmt(1.0 if cost is None else cost)}")
-    gamma = p.get("gamma")
-    if gamma is None:  # e1071's default 1/ncol(x) on standardised inputs = scikit-learn's "scale"
-        b.choice("gamma", "scale")
-    else:
-        b.choice("gamma", "value")
-        b.number("gamma_value", gamma, f"gamma={_fmt(gamma)}")
-    if ctx.kind == "regression":
-        eps = p.get("epsilon")
-        b.number("epsilon", 0.1 if eps is None else eps, f"epsilon={_fmt(0.1 if eps is None else eps)}")
+    gamma = p.get("gamma")  # None: e1071's default 1/ncol(x) on standardised inputs = scikit-learn's "scale"
+    _svm_rbf(b, ctx, "cost", p.get("cost"), gamma, None if gamma is None else f"gamma={_fmt(gamma)}",
+             p.get("epsilon"))
     if p.get("scale") is False:
         b.note("scale=FALSE ignored (autometa standardises svm inputs)")
     return b.done()
@@ -443,21 +460,30 @@ def _sk_svm(p: dict[str, Any], ctx: FlowContext, estimator: str) -> Adapted:
         raise Unmappable(f"kernel={kernel} (autometa's svm has the RBF kernel only)")
     _require(p, "class_weight", (None,), "autometa does not weight classes")
     b = _Builder("svm", ctx)
-    c = p.get("C")
-    b.number("C", 1.0 if c is None else c, f"C={_fmt(1.0 if c is None else c)}")
     gamma = p.get("gamma")
     if gamma in (None, "scale"):
-        b.choice("gamma", "scale")
+        value, source = None, None
     elif gamma in ("auto", "auto_deprecated"):  # 1 / n_features
-        b.choice("gamma", "value")
-        b.number("gamma_value", 1.0 / max(ctx.n_features, 1), f"gamma={gamma} (1/n_features)")
+        value, source = 1.0 / max(ctx.n_features, 1), f"gamma={gamma} (1/n_features)"
+    else:
+        value, source = gamma, f"gamma={_fmt(gamma)}"
+    _svm_rbf(b, ctx, "C", p.get("C"), value, source, p.get("epsilon"))
+    return b.done()
+
+
+def _svm_rbf(b: _Builder, ctx: FlowContext, cost_name: str, cost: Any, gamma: Any,
+             gamma_source: Optional[str], epsilon: Any) -> None:
+    """What both SVM translators set: C (the flow calls it ``cost_name``; default 1), gamma
+    ("scale" when ``gamma`` is None, else the value) and, for regression, epsilon (default 0.1)."""
+    c = 1.0 if cost is None else cost
+    b.number("C", c, f"{cost_name}={_fmt(c)}")
+    if gamma is None:
+        b.choice("gamma", "scale")
     else:
         b.choice("gamma", "value")
-        b.number("gamma_value", gamma, f"gamma={_fmt(gamma)}")
+        b.number("gamma_value", gamma, gamma_source)
     if ctx.kind == "regression":
-        eps = p.get("epsilon")
-        b.number("epsilon", 0.1 if eps is None else eps, f"epsilon={_fmt(0.1 if eps is None else eps)}")
-    return b.done()
+        b.number("epsilon", 0.1 if epsilon is None else epsilon, f"epsilon={_fmt(0.1 if epsilon is None else epsilon)}")
 
 
 _MINKOWSKI = {"minkowski": None, "euclidean": 2, "l2": 2, "manhattan": 1, "cityblock": 1, "l1": 1}
@@ -822,11 +848,10 @@ def _parse_ids(values: Union[None, str, int, Iterable[Any]], what: str) -> Optio
     return out
 
 
-def _train_rows(task: Any, n_rows: int) -> float:
-    """Rows one model of the task's estimation procedure was trained on (k-fold CV or holdout)."""
+def _procedure(task: Any) -> tuple[str, float, float, float]:
+    """``(type, folds, repeats, percentage)`` of a task's estimation procedure (0 when not given)."""
     procedure = getattr(task, "estimation_procedure", None) or {}
     params = procedure.get("parameters") or {}
-    kind = str(procedure.get("type") or "").lower()
 
     def _num(key: str) -> float:
         try:
@@ -834,7 +859,13 @@ def _train_rows(task: Any, n_rows: int) -> float:
         except (TypeError, ValueError):
             return 0.0
 
-    folds, pct = _num("number_folds"), _num("percentage")
+    kind = str(procedure.get("type") or "").lower()
+    return kind, _num("number_folds"), _num("number_repeats"), _num("percentage")
+
+
+def _train_rows(task: Any, n_rows: int) -> float:
+    """Rows one model of the task's estimation procedure was trained on (k-fold CV or holdout)."""
+    kind, folds, _repeats, pct = _procedure(task)
     if folds > 1 and "holdout" not in kind:
         return n_rows * (folds - 1) / folds
     if 0 < pct < 100:
@@ -885,14 +916,47 @@ def _list_setups(oml: Any, server: str, setup_ids: list[int]) -> dict[int, Any]:
     return out
 
 
-def _score(task: str, metrics: dict[str, float]) -> float:
-    from autometa.evaluate import default_metric, get_metric
+def estimation_procedure(task: Any) -> str:
+    """A short name of an OpenML task's estimation procedure, as used in run protocols.
 
-    name = default_metric(task)
-    value = metrics.get(name)
-    if value is None or not math.isfinite(value):
-        return math.nan
-    return get_metric(name, task).score(value)
+    ``cv10`` (10-fold CV), ``cv10r10`` (10 times repeated 10-fold CV), ``holdout33`` (33 % of
+    the rows held out; ``r<n>`` when repeated), ``loo`` (leave-one-out); other procedure types
+    give their type name (``testthentrain``, ...), ``unknown`` when the task names none.
+    """
+    kind, folds_, repeats_, pct = _procedure(task)
+    kind = re.sub(r"[^a-z0-9]", "", kind)
+    folds, repeats = int(folds_), int(repeats_)
+    again = f"r{repeats}" if repeats > 1 else ""
+    if kind == "leaveoneout":
+        return "loo"
+    if "crossvalidation" in kind and folds > 1:
+        return f"cv{folds}{again}"
+    if "holdout" in kind and 0 < pct < 100:
+        return f"holdout{pct:g}{again}"
+    return kind or "unknown"
+
+
+def _metric_name(task: str, measure: str) -> str:
+    """The ``metric`` recorded for a score taken from an OpenML measure."""
+    return OPENML_METRICS[task].get(measure) or f"openml_{measure}"
+
+
+def openml_score(task: str, measures: dict[str, float], procedure: str) -> tuple[float, Optional[str], Optional[str]]:
+    """``(score, metric, protocol)`` of an OpenML run from its measures ``{OpenML name: value}``.
+
+    The first measure of :data:`OPENML_SCORES` with a finite value is the score, oriented so that
+    higher is better; ``metric`` names it (an autometa metric, or ``openml_<measure>`` where
+    OpenML computes it differently) and ``protocol`` is ``openml:<procedure>/<measure>``.
+    ``(nan, None, None)`` when the run has none of them.
+    """
+    for measure in OPENML_SCORES[task]:
+        value = measures.get(measure)
+        if value is None or not math.isfinite(float(value)):
+            continue
+        value = float(value)
+        return ((value if _HIGHER_IS_BETTER[measure] else -value), _metric_name(task, measure),
+                f"openml:{procedure}/{measure}")
+    return math.nan, None, None
 
 
 def _read_unmapped(path: Path) -> dict[tuple[int, int], dict]:
@@ -1076,18 +1140,19 @@ class _TaskImport:
         summary.datasets_new += int(is_new)
         info = {"task_id": tid, "data_id": int(dataset.dataset_id), "name": ds.name, "task": ds.task,
                 "dataset_id": dataset_id, "new_dataset": bool(is_new), "runs_listed": 0,
-                "runs_added": 0, "runs_unmapped": 0, "runs_clipped": 0}
+                "runs_added": 0, "runs_unmapped": 0, "runs_clipped": 0, "protocols": {}}
         summary.tasks.append(info)
 
         logger.info(f"task {tid}: listing run evaluations and setups")
         functions = list(OPENML_METRICS[ds.task])
+        functions += [m for m in OPENML_SCORES[ds.task] if m not in functions]
         primary = _list_evaluations(self.oml, server, functions[0], tid, flows=self.flows, size=self.max_runs)
         info["runs_listed"] = int(len(primary))
         summary.runs_listed += int(len(primary))
         if not len(primary):
             return
         run_ids = [int(r) for r in primary["run_id"]]
-        values: dict[int, dict[str, float]] = {r: {} for r in run_ids}
+        measures: dict[int, dict[str, float]] = {r: {} for r in run_ids}  # OpenML measure -> value
         frames = [(functions[0], primary)] + [
             (fn, _list_evaluations(self.oml, server, fn, tid, flows=None, size=None, runs=run_ids))
             for fn in functions[1:]
@@ -1096,31 +1161,40 @@ class _TaskImport:
             if not len(frame):
                 continue
             for rid, val in zip(frame["run_id"], frame["value"]):
-                if int(rid) in values and val is not None and math.isfinite(float(val)):
-                    values[int(rid)][OPENML_METRICS[ds.task][fn]] = float(val)
+                if int(rid) in measures and val is not None and math.isfinite(float(val)):
+                    measures[int(rid)][fn] = float(val)
         setups = _list_setups(self.oml, server, [int(s) for s in primary["setup_id"]])
 
+        procedure = estimation_procedure(task)
         ctx = FlowContext(task=ds.task, n_rows=int(len(X)), n_features=int(X.shape[1]),
                           n_train=_train_rows(task, int(len(X))))
         rows, configs = [], []
         for _, ev in primary.iterrows():
             rid, sid, flow_name = int(ev["run_id"]), int(ev["setup_id"]), str(ev["flow_name"])
+            got = measures.get(rid, {})
+            score, metric, protocol = openml_score(ds.task, got, procedure)
             try:
+                if metric is None:
+                    raise Unmappable(f"OpenML lists none of {', '.join(OPENML_SCORES[ds.task])} for the run "
+                                     "(nothing to score it by)")
                 adapted = map_run(flow_name, setups.get(sid), ctx)
             except Unmappable as exc:
                 self.unmapped[(tid, rid)] = {
                     "task_id": tid, "data_id": int(dataset.dataset_id), "run_id": rid, "setup_id": sid,
                     "flow_id": int(ev["flow_id"]), "flow_name": flow_name,
                     "estimator": flow_estimator(flow_name), "reason": exc.reason,
+                    "score": score if math.isfinite(score) else None, "metric": metric, "protocol": protocol,
                 }
                 info["runs_unmapped"] += 1
                 summary.unmapped_by_flow[flow_name] = summary.unmapped_by_flow.get(flow_name, 0) + 1
                 continue
             self.unmapped.pop((tid, rid), None)
-            rows.append(_run_row(dataset_id, ds.task, tid, rid, sid, int(ev["flow_id"]), flow_name,
-                                 adapted, values.get(rid, {})))
+            metrics = {OPENML_METRICS[ds.task][m]: v for m, v in got.items() if m in OPENML_METRICS[ds.task]}
+            rows.append(_run_row(dataset_id, tid, rid, sid, int(ev["flow_id"]), flow_name, adapted, metrics,
+                                 score=score, metric=metric, protocol=protocol))
             configs.append(adapted.config)
             info["runs_clipped"] += int(bool(adapted.clipped))
+            info["protocols"][protocol] = info["protocols"].get(protocol, 0) + 1
         ids = self.store.add_configs(configs, ds.task) if configs else []
         for row, cid in zip(rows, ids):
             row["config_id"] = cid
@@ -1135,13 +1209,14 @@ class _TaskImport:
                     f"{info['runs_unmapped']} unmapped")
 
 
-def _run_row(dataset_id: str, task: str, tid: int, rid: int, sid: int, flow_id: int, flow_name: str,
-             adapted: Adapted, metrics: dict[str, float]) -> dict:
+def _run_row(dataset_id: str, tid: int, rid: int, sid: int, flow_id: int, flow_name: str,
+             adapted: Adapted, metrics: dict[str, float], *, score: float, metric: str, protocol: str) -> dict:
     """The store row of one mapped OpenML run (aggregated over the task's folds: fold -1)."""
     detail = ([f"clipped {'; '.join(adapted.clipped)}"] if adapted.clipped else []) + adapted.notes
     row = {
         "dataset_id": dataset_id, "fold": -1, "seed": rid, "status": "ok",
-        "score": _score(task, metrics), "fit_seconds": math.nan, "predict_seconds": math.nan,
+        "score": score, "metric": metric, "protocol": protocol,
+        "fit_seconds": math.nan, "predict_seconds": math.nan,
         "message": "; ".join([f"openml run {rid} (flow {flow_name}, setup {sid})"] + detail),
         "openml_run_id": rid, "openml_task_id": tid, "openml_flow_id": flow_id, "openml_setup_id": sid,
         "openml_flow": flow_name, "openml_clipped": "; ".join(adapted.clipped),
@@ -1152,7 +1227,7 @@ def _run_row(dataset_id: str, task: str, tid: int, rid: int, sid: int, flow_id: 
 
 def _write_unmapped(path: Path, records: dict[tuple[int, int], dict]) -> None:
     """Rewrite ``unmapped.jsonl`` (one JSON object per unmapped run, sorted by task and run)."""
-    from autometa.metabase.store import atomic_write_bytes
+    from autometa.paths import atomic_write_bytes
 
     if not records and not path.exists():
         return

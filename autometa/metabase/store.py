@@ -8,16 +8,29 @@ Layout of a metabase directory::
     runs/part-<ns>-<n>.parquet   run rows appended since the last compaction
     manifest.json           how the metabase was built (sources, command, versions, wall time)
 
-Every write goes to a temporary file in the same folder, is fsynced, then ``os.replace``-d over
-the target, so a process killed at any moment (even ``kill -9``) leaves either the old or the new
-file, never a torn one. Runs are only ever appended as new part files and deduplicated on read on
+Every write goes through :func:`autometa.paths.atomic_write` (a temporary file in the same
+folder, fsynced, then ``os.replace``-d over the target), so a process killed at any moment (even
+``kill -9``) leaves either the old or the new file, never a torn one. Runs are only ever appended as new part files and deduplicated on read on
 their key ``(dataset_id, config_id, fold, seed)``, so a resumed build neither loses nor
 duplicates a finished run. A file that cannot be read raises :class:`DataError` naming it and is
 never overwritten. One process writes at a time (an exclusive lock on ``.lock``).
 
 The run schema follows OpenML's: status is one of ``ok``, ``timeout``, ``memout``, ``crash``;
-metric values are stored raw per metric as ``m_<metric>`` and ``score`` is the dataset's
-default metric oriented so that higher is better.
+metric values are stored raw per metric as ``m_<metric>`` and ``score`` is one metric oriented
+so that higher is better. Each run row records how its score was estimated:
+
+* ``metric``: the metric ``score`` was computed from (built runs: the task's default metric;
+  OpenML runs: the measure OpenML reported, e.g. ``accuracy`` for multiclass tasks, where
+  OpenML has no log loss);
+* ``protocol``: ``autometa:cv<k>/<max_rows>`` for runs of ``autometa metabase build``
+  (:func:`built_protocol`), ``openml:<estimation procedure>/<OpenML measure>`` for imported
+  runs (e.g. ``openml:cv10r10/predictive_accuracy``, see :mod:`autometa.metabase.openml`).
+
+Scores of different protocols are not comparable and are never averaged together:
+:func:`one_protocol_per_dataset` keeps one protocol per dataset (built runs first). Run files
+written before protocols were recorded lack both columns; :meth:`Metabase.runs` reads such rows
+as built runs of the manifest's protocol (rows with an ``openml_run_id`` as ``openml``) with the
+task's default metric.
 """
 from __future__ import annotations
 
@@ -27,7 +40,6 @@ import math
 import os
 import re
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -37,6 +49,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from autometa.errors import ConfigError, DataError
+from autometa.paths import atomic_write, atomic_write_bytes, fsync_dir, remove_stale_temp_files
+from autometa.space import TASKS
+from autometa.versions import RUN_LIBRARIES, library_versions
 
 DATASETS_FILE = "datasets.parquet"
 CONFIGS_FILE = "configs.parquet"
@@ -47,7 +62,11 @@ LOCK_FILE = ".lock"
 
 RUN_KEY = ("dataset_id", "config_id", "fold", "seed")
 STATUSES = ("ok", "timeout", "memout", "crash")
-TASKS = ("binary", "multiclass", "regression")
+
+#: protocol of built runs (prefix of :func:`built_protocol`; alone when the settings are unknown)
+BUILT_PROTOCOL = "autometa"
+#: protocol prefix of runs imported from OpenML (alone for rows imported before protocols were recorded)
+OPENML_PROTOCOL = "openml"
 
 # ids of the datasets table's own columns; everything else in a dataset record is stored as given
 _DATASET_BASE = ("dataset_id", "name", "source", "source_id", "task", "n_rows", "n_cols", "checksum")
@@ -129,53 +148,93 @@ def content_checksum(X: pd.DataFrame, y: pd.Series) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def built_protocol(cv: Any, max_rows: Any) -> str:
+    """The protocol of a metabase build: ``autometa:cv<k>/<max_rows>`` (k-fold CV on at most
+    ``max_rows`` rows of each dataset)."""
+    return f"{BUILT_PROTOCOL}:cv{int(cv)}/{int(max_rows)}"
 
 
-def _tmp_path(path: Path) -> Path:
-    return path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+def is_built_protocol(protocol: Any) -> bool:
+    """True for the protocol of built runs (``autometa`` or ``autometa:...``; missing reads as built)."""
+    if protocol is None or (isinstance(protocol, float) and math.isnan(protocol)):
+        return True
+    text = str(protocol)
+    return text in ("", BUILT_PROTOCOL) or text.startswith(BUILT_PROTOCOL + ":")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder + fsync + replace)."""
-    path = Path(path)
-    tmp = _tmp_path(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
+def run_protocols(runs: pd.DataFrame, built: str = BUILT_PROTOCOL) -> pd.Series:
+    """Each run row's protocol (index aligned with ``runs``).
+
+    Rows without one (files written before protocols were recorded) read as ``built``, or as
+    ``openml`` when they carry an ``openml_run_id`` (imported runs of that time).
+    """
+    if "protocol" in runs.columns:
+        given = runs["protocol"].astype("object")
+        given = given.where(given.notna() & (given.astype(str) != ""), None)
+    else:
+        given = pd.Series([None] * len(runs), index=runs.index, dtype="object")
+    missing = given.isna()
+    if not missing.any():
+        return given
+    if "openml_run_id" in runs.columns:
+        imported = missing & pd.to_numeric(runs["openml_run_id"], errors="coerce").notna()
+    else:
+        imported = pd.Series(False, index=runs.index)
+    out = given.copy()
+    out[missing & imported] = OPENML_PROTOCOL
+    out[missing & ~imported] = built
+    return out
+
+
+def choose_protocols(runs: pd.DataFrame) -> dict[str, str]:
+    """The one protocol each dataset's runs are compared under: {dataset_id: protocol}.
+
+    A dataset with built runs uses them (imported runs of it are set aside); otherwise the
+    protocol that covers the most configurations (then the most rows, then the first by name).
+    """
+    if not len(runs):
+        return {}
+    frame = pd.DataFrame({"dataset_id": runs["dataset_id"].astype(str).to_numpy(),
+                          "config_id": runs["config_id"].astype(str).to_numpy(),
+                          "protocol": run_protocols(runs).astype(str).to_numpy()})
+    stats = frame.groupby(["dataset_id", "protocol"], sort=True).agg(
+        configs=("config_id", "nunique"), rows=("config_id", "size")).reset_index()
+    stats["built"] = stats["protocol"].map(is_built_protocol)
+    stats = stats.sort_values(["dataset_id", "built", "configs", "rows", "protocol"],
+                              ascending=[True, False, False, False, True], kind="stable")
+    first = stats.drop_duplicates("dataset_id", keep="first")
+    return dict(zip(first["dataset_id"], first["protocol"]))
+
+
+def one_protocol_per_dataset(runs: pd.DataFrame) -> pd.DataFrame:
+    """The run rows of each dataset's :func:`choose_protocols` protocol (others dropped), with a
+    filled ``protocol`` column: scores estimated differently are never averaged together."""
+    if not len(runs):
+        return runs
+    protocols = run_protocols(runs)
+    chosen = choose_protocols(runs)
+    keep = runs["dataset_id"].astype(str).map(chosen).to_numpy() == protocols.astype(str).to_numpy()
+    out = runs.loc[keep].copy()
+    out["protocol"] = protocols[keep].to_numpy()
+    return out
+
+
+def _default_metrics(manifest: dict) -> dict[str, str]:
+    """Task -> default metric (the manifest's record, else :func:`autometa.evaluate.default_metric`)."""
+    recorded = manifest.get("default_metric")
+    if isinstance(recorded, dict) and all(t in recorded for t in TASKS):
+        return {t: str(recorded[t]) for t in TASKS}
+    from autometa.evaluate import default_metric
+
+    return {t: default_metric(t) for t in TASKS}
 
 
 def _write_parquet(path: Path, df: pd.DataFrame) -> None:
-    """Write a DataFrame as Parquet atomically."""
+    """Write a DataFrame as Parquet atomically (:func:`autometa.paths.atomic_write`)."""
     # no pandas schema metadata: it repeats every column name and dtype (kilobytes per file)
     table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
-    tmp = _tmp_path(path)
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
+    with atomic_write(path, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
 
 
 def _read_parquet(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -219,22 +278,22 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _row(df: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """The first row of ``df`` whose ``key`` column is ``value``; KeyError when there is none."""
+    hit = df.index[df[key] == value]
+    if not len(hit):
+        raise KeyError(value)
+    return df.loc[hit[0]]
+
+
 def _slug(name: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "-", str(name).lower()).strip("-")
     return s[:40] or "dataset"
 
 
-def library_versions() -> str:
-    """``name=version`` of the libraries that determine run results, ``;``-separated."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    parts = []
-    for pkg in ("autometa", "scikit-learn", "lightgbm", "numpy", "pandas"):
-        try:
-            parts.append(f"{pkg}={version(pkg)}")
-        except PackageNotFoundError:
-            continue
-    return ";".join(parts)
+def _run_versions() -> str:
+    """``name=version;...`` of the libraries that determine run results (a run's ``versions``)."""
+    return ";".join(f"{k}={v}" for k, v in library_versions(RUN_LIBRARIES).items())
 
 
 # ------------------------------------------------------------------ store
@@ -348,11 +407,58 @@ class Metabase:
         return self._load_configs().copy()
 
     def runs(self) -> pd.DataFrame:
-        """All run rows, stored and pending, deduplicated on ``(dataset_id, config_id, fold, seed)``."""
+        """All run rows, stored and pending, deduplicated on ``(dataset_id, config_id, fold, seed)``.
+
+        ``protocol`` and ``metric`` are filled for rows written before they were recorded (see
+        the module docstring).
+        """
         df = self._stored_runs()
         if self._pending_runs:
             df = pd.concat([df, pd.DataFrame(self._pending_runs)], ignore_index=True)
             df = df.drop_duplicates(subset=list(RUN_KEY), keep="first").reset_index(drop=True)
+        return self._fill_protocols(df)
+
+    def _manifest_or_empty(self) -> dict:
+        try:
+            return self.manifest()
+        except DataError:  # reading runs must not depend on a readable manifest
+            return {}
+
+    def built_protocol(self, manifest: Optional[dict] = None) -> str:
+        """The protocol of this metabase's builds (:func:`built_protocol` of the manifest's
+        ``cv`` and ``max_rows``; ``autometa`` when no build recorded them)."""
+        settings = (self._manifest_or_empty() if manifest is None else manifest).get("settings") or {}
+        try:
+            return built_protocol(settings["cv"], settings["max_rows"])
+        except (KeyError, TypeError, ValueError):
+            return BUILT_PROTOCOL
+
+    def _fill_protocols(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Fill missing ``protocol`` / ``metric`` values (older run files lack the columns)."""
+        has_protocol = "protocol" in df.columns and not df["protocol"].isna().any()
+        has_metric = "metric" in df.columns and not df["metric"].isna().any()
+        if has_protocol and has_metric:
+            return df
+        df = df.copy()
+        manifest = self._manifest_or_empty()
+        if not has_protocol:
+            df["protocol"] = run_protocols(df, self.built_protocol(manifest)) if len(df) else \
+                pd.Series(dtype="object")
+        if not has_metric:
+            metric = df["metric"].astype("object") if "metric" in df.columns else \
+                pd.Series([None] * len(df), index=df.index, dtype="object")
+            missing = metric.isna()
+            if missing.any():
+                defaults = _default_metrics(manifest)
+                tasks = self._load_datasets()
+                task_of = dict(zip(tasks["dataset_id"].astype(str), tasks["task"].astype(str))) if len(tasks) else {}
+                default = df["dataset_id"].astype(str).map(task_of).map(defaults)
+                # imported rows of that time scored the default metric, NaN where OpenML had none
+                score = pd.to_numeric(df["score"], errors="coerce") if "score" in df.columns else \
+                    pd.Series(np.nan, index=df.index)
+                usable = df["protocol"].map(is_built_protocol) | np.isfinite(score.to_numpy(dtype=np.float64))
+                metric = metric.where(~missing, default.where(usable, None))
+            df["metric"] = metric.astype("object").where(metric.notna(), None)
         return df
 
     # -------------------------------------------------------------- datasets
@@ -381,11 +487,7 @@ class Metabase:
 
     def dataset(self, dataset_id: str) -> dict:
         """One dataset's record as a dict (KeyError when unknown)."""
-        df = self._load_datasets()
-        hit = df.index[df["dataset_id"] == dataset_id]
-        if not len(hit):
-            raise KeyError(dataset_id)
-        return {k: _jsonable(v) for k, v in df.loc[hit[0]].items()}
+        return {k: _jsonable(v) for k, v in _row(self._load_datasets(), "dataset_id", dataset_id).items()}
 
     def add_dataset(self, record: dict) -> tuple[str, bool]:
         """Store a dataset record unless the same data is already stored; returns ``(dataset_id, is_new)``.
@@ -500,11 +602,7 @@ class Metabase:
 
     def config(self, config_id: str) -> dict:
         """The configuration ``{"algorithm", "params"}`` stored under an id (KeyError when unknown)."""
-        df = self._load_configs()
-        hit = df.index[df["config_id"] == config_id]
-        if not len(hit):
-            raise KeyError(config_id)
-        row = df.loc[hit[0]]
+        row = _row(self._load_configs(), "config_id", config_id)
         return {"algorithm": row["algorithm"], "params": json.loads(row["params"])}
 
     # -------------------------------------------------------------- runs
@@ -544,7 +642,7 @@ class Metabase:
             if "created" not in row or row["created"] is None:
                 row["created"] = now
             if "versions" not in row or row["versions"] is None:
-                versions = versions or library_versions()
+                versions = versions or _run_versions()
                 row["versions"] = versions
             self._pending_runs.append(row)
             added += 1
@@ -559,11 +657,13 @@ class Metabase:
         df = pd.DataFrame(rows)
         for col in ("fold", "seed", "n_folds"):
             if col in df.columns:
-                df[col] = pd.to_numeric(df[col]).astype("int64")
+                values = pd.to_numeric(df[col])
+                # imported runs have no n_folds: nullable integers, not a failed cast, when compacted
+                df[col] = values.astype("int64") if values.notna().all() else values.astype("Int64")
         for col in df.columns:  # float32: 7 significant digits are plenty and halve the size
             if col.startswith("m_") or col in ("score", "fit_seconds", "predict_seconds"):
                 df[col] = pd.to_numeric(df[col], errors="coerce").astype("float32")
-        for col in ("dataset_id", "config_id", "status", "message", "versions"):
+        for col in ("dataset_id", "config_id", "status", "message", "versions", "metric", "protocol"):
             if col in df.columns:
                 df[col] = df[col].astype("object").where(df[col].notna(), None)
                 df[col] = df[col].map(lambda v: None if v is None else str(v)).astype("object")
@@ -606,14 +706,15 @@ class Metabase:
         return df
 
     def finished(self, dataset_id: str, n_folds: Optional[int] = None) -> set[str]:
-        """Config ids with every fold recorded for a dataset (any status).
+        """Config ids with every fold recorded for a dataset (any status) by a build.
 
         The number of folds comes from ``n_folds`` or else from each row's ``n_folds`` column.
+        Imported runs (another protocol, e.g. OpenML's) do not count: they are no folds of a build.
         """
         df = self.runs()
         if not len(df):
             return set()
-        df = df[df["dataset_id"] == dataset_id]
+        df = df[(df["dataset_id"] == dataset_id) & df["protocol"].map(is_built_protocol)]
         if not len(df):
             return set()
         counts = df.groupby("config_id")["fold"].nunique()
@@ -657,10 +758,8 @@ class Metabase:
         self.lock()
         if any(p.name != RUNS_FILE for p in self._run_files()):
             self._rewrite_runs(self._stored_runs())
-        for tmp in list(self.root.glob(".*.tmp-*")) + list((self.root / RUNS_DIR).glob(".*.tmp-*")):
-            pid = tmp.name.rsplit(".tmp-", 1)[-1].split("-")[0]
-            if pid.isdigit() and not _pid_alive(int(pid)):
-                tmp.unlink(missing_ok=True)
+        for folder in (self.root, self.root / RUNS_DIR):
+            remove_stale_temp_files(folder)
 
     def remove_datasets(self, dataset_ids: Iterable[str]) -> int:
         """Delete datasets and all their runs (e.g. one built with the wrong target); returns how many.
@@ -696,7 +795,7 @@ class Metabase:
         _write_parquet(self.root / RUNS_FILE, self._runs_frame(df.to_dict("records")) if len(df) else df)
         for p in parts:  # a crash here leaves duplicates that reading drops
             p.unlink(missing_ok=True)
-        _fsync_dir(self.root / RUNS_DIR)
+        fsync_dir(self.root / RUNS_DIR)
 
     def summary(self) -> dict:
         """Counts: datasets, configurations, runs, mean configurations per dataset; overall and per task."""
@@ -741,23 +840,3 @@ def _counts(ds: pd.DataFrame, runs: pd.DataFrame) -> dict:
         "n_runs_ok": n_ok,
         "configs_per_dataset": round(cpd, 3),
     }
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def iter_metabase_files(root: Path) -> Iterable[Path]:
-    """The files that make up a metabase (what gets shipped)."""
-    root = Path(root)
-    for name in (DATASETS_FILE, CONFIGS_FILE, RUNS_FILE, MANIFEST_FILE):
-        if (root / name).exists():
-            yield root / name
-    if (root / RUNS_DIR).is_dir():
-        yield from sorted((root / RUNS_DIR).glob("part-*.parquet"))

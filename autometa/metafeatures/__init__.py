@@ -26,6 +26,7 @@ import pandas as pd
 
 from autometa.errors import ConfigError
 from autometa.metafeatures._context import Context
+from autometa.space import TASKS
 
 if TYPE_CHECKING:  # pragma: no cover
     from autometa.data import Dataset
@@ -45,7 +46,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 GROUPS = ("general", "statistical", "infotheory", "landmarking", "model_based")
-TASKS = ("binary", "multiclass", "regression")
 
 
 @dataclass

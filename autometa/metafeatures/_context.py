@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
@@ -151,4 +153,23 @@ def run_stages(ctx: Context, stages: Iterable[Stage]) -> dict[str, float]:
         if i > 0 and ctx.expired():
             break
         out.update(stage(ctx))
+    return out
+
+
+def run_guarded(ctx: Context, names: list[str], fill: Callable[[dict[str, float]], None]) -> dict[str, float]:
+    """Run an expensive group that must never break :func:`~autometa.metafeatures.describe`.
+
+    Every key of ``names`` starts as NaN; past the deadline nothing runs. ``fill`` sets the values
+    it can, with warnings and floating-point errors silenced; an exception from it is recorded
+    with :meth:`Context.fail` (the values set before it are kept) instead of being raised.
+    """
+    out = {key: math.nan for key in names}
+    if ctx.expired():
+        return out
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            fill(out)
+    except Exception as exc:  # a meta-feature group must never break describe()
+        ctx.fail(exc)
     return out

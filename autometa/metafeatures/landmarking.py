@@ -35,7 +35,6 @@ columns, and ordinal-coded otherwise. Rows with a missing target are dropped.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -44,7 +43,7 @@ import pandas as pd
 from scipy import linalg
 from scipy.stats import rankdata
 
-from autometa.metafeatures._context import Context
+from autometa.metafeatures._context import Context, run_guarded
 
 NAME = "landmarking"
 EXPENSIVE = True
@@ -99,16 +98,7 @@ def compute(ctx: Context) -> dict[str, float]:
     Never raises: a learner family that raises is recorded with :meth:`Context.fail` (its values
     stay NaN, the others are still scored), and so is an error while preparing the data.
     """
-    out = {key: math.nan for key in names(ctx.task)}
-    if ctx.expired():
-        return out
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            _compute_into(ctx, out)
-    except Exception as exc:  # a landmark must never break describe(); what was scored is kept
-        ctx.fail(exc)
-    return out
+    return run_guarded(ctx, names(ctx.task), lambda out: _compute_into(ctx, out))  # what was scored is kept
 
 
 # ----------------------------------------------------------------------------- preparation

@@ -14,15 +14,13 @@ fractions of the rows the tree was fitted on. The mean attribute importance is a
 """
 from __future__ import annotations
 
-import math
-import warnings
 from typing import Optional
 
 import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from autometa.metafeatures._context import Context
+from autometa.metafeatures._context import Context, run_guarded
 
 NAME = "model_based"
 EXPENSIVE = True
@@ -64,16 +62,7 @@ def compute(ctx: Context) -> dict[str, float]:
     NaN when there is nothing to fit (no attribute, no row with a target); never raises: an error
     while fitting or describing the tree is recorded with :meth:`Context.fail` (values NaN).
     """
-    out = {key: math.nan for key in names(ctx.task)}
-    if ctx.expired():
-        return out
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            out.update(_describe_tree(ctx))
-    except Exception as exc:  # a meta-feature group must never break describe()
-        ctx.fail(exc)
-    return out
+    return run_guarded(ctx, names(ctx.task), lambda out: out.update(_describe_tree(ctx)))
 
 
 def _encode(ctx: Context, rows: np.ndarray) -> np.ndarray:

@@ -12,12 +12,18 @@ Every dataset of a task kind was evaluated on the same candidate set, so the mea
 * a (dataset, configuration) pair that was never run (an unfinished build) is **missing**: it
   takes that configuration's mean normalised score over the datasets that ran it;
 * datasets without a single finished configuration, and configurations run on no dataset, are
-  left out.
+  left out;
+* one protocol per dataset: each run row records how its score was estimated (``protocol``:
+  ``autometa:cv<k>/<rows>`` for built runs, ``openml:<procedure>/<measure>`` for imported ones,
+  see :mod:`autometa.metabase.store`). Scores of different protocols (other folds, another
+  metric) are never averaged: a dataset's row uses its built runs when it has any, else the
+  protocol covering the most configurations (:func:`autometa.metabase.store.choose_protocols`);
+  its other runs are left out.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 import numpy as np
@@ -25,6 +31,7 @@ import pandas as pd
 
 from autometa import space
 from autometa.errors import ConfigError
+from autometa.metabase.store import one_protocol_per_dataset
 
 __all__ = ["PerformanceMatrix", "build_matrix", "normalise_scores"]
 
@@ -36,7 +43,8 @@ class PerformanceMatrix:
     """Scores of the shared candidate configurations on the training datasets of one task kind."""
 
     kind: str
-    #: one row per dataset: dataset_id, name, task, checksum, then raw meta-features (no ``mf_`` prefix)
+    #: one row per dataset: dataset_id, name, task, checksum, n_rows, n_cols, rows_used (rows its runs
+    #: used; absent from older model bundles), then raw meta-features (no ``mf_`` prefix)
     datasets: pd.DataFrame
     config_ids: list[str]
     configs: list[dict]
@@ -48,6 +56,8 @@ class PerformanceMatrix:
     missing: np.ndarray
     #: stored configurations left out because the current search space rejects them
     n_invalid: int = 0
+    #: the run protocol each dataset row was scored under (row order)
+    protocols: list[str] = field(default_factory=list)
 
     @property
     def dataset_ids(self) -> list[str]:
@@ -100,6 +110,8 @@ def build_matrix(datasets: pd.DataFrame, configs: pd.DataFrame, runs: pd.DataFra
              & runs["config_id"].astype(str).isin(set(cfg["config_id"].astype(str)))]
     if not len(r):
         return None
+    r = one_protocol_per_dataset(r)
+    protocol_of = dict(zip(r["dataset_id"].astype(str), r["protocol"].astype(str)))
     score = pd.to_numeric(r["score"], errors="coerce")
     good = (r["status"].astype(str) == "ok") & np.isfinite(score.to_numpy(dtype=np.float64, na_value=np.nan))
     frame = pd.DataFrame({"dataset_id": r["dataset_id"].astype(str), "config_id": r["config_id"].astype(str),
@@ -142,11 +154,12 @@ def build_matrix(datasets: pd.DataFrame, configs: pd.DataFrame, runs: pd.DataFra
     table = ds.drop_duplicates("dataset_id")
     table = table.set_index(table["dataset_id"].astype(str).to_numpy()).loc[ds_ids]
     base = {"dataset_id": ds_ids}
-    for col in ("name", "task", "checksum", "n_rows", "n_cols"):
+    for col in ("name", "task", "checksum", "n_rows", "n_cols", "rows_used"):
         base[col] = table[col].to_numpy() if col in table.columns else [None] * len(ds_ids)
     mf = {c[len(MF_PREFIX):]: pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=np.float64)
           for c in table.columns if str(c).startswith(MF_PREFIX)}
     out_ds = pd.concat([pd.DataFrame(base), pd.DataFrame(mf, index=range(len(ds_ids)))], axis=1)
     out_ds["name"] = out_ds["name"].astype(str)
     return PerformanceMatrix(kind=kind, datasets=out_ds, config_ids=cfg_ids, configs=parsed, raw=raw,
-                             normalised=normalised, failed=failed, missing=missing, n_invalid=n_invalid)
+                             normalised=normalised, failed=failed, missing=missing, n_invalid=n_invalid,
+                             protocols=[protocol_of[d] for d in ds_ids])

@@ -13,11 +13,18 @@ top-k list with one of :data:`METHODS`:
   nearest datasets (the best single start in the leave-one-out study behind the warm-start
   benchmark), then round-robin the nearest datasets' best-first lists, the ranker's and the
   portfolio's next best; predicted score = mean of the ranker's and the nearest datasets' estimates. For a dataset unlike any in training
-  (:meth:`NearestDatasets.is_novel`) it follows the portfolio order instead.
+  (:meth:`NearestDatasets.is_novel`) it follows the portfolio order instead, and so it does when
+  the confidence in the nearest datasets is low (:mod:`~autometa.metalearn.confidence`: they are
+  far compared with the typical neighbour distance, or their best configurations disagree), with
+  a note saying why.
+
+Training leaves whole **families** out (:mod:`~autometa.metalearn.families`): excluding a dataset
+excludes its copies too, and :func:`assert_not_trained_on` also refuses a model trained on a copy.
 
 Stored layout (``save_model`` / ``load_model``; JSON, Parquet and LightGBM text only)::
 
-    bundle.json                      settings, scaler, portfolio, trained-on ids, file checksums
+    bundle.json                      settings, scaler, portfolio, confidence thresholds, trained-on ids
+                                     and their families, file checksums
     <kind>/datasets.parquet          training datasets: ids, names, checksums, raw meta-features
     <kind>/configs.parquet           candidate configurations (id, algorithm, params JSON)
     <kind>/scores.parquet            the performance matrix in long form (raw, normalised, flags)
@@ -46,12 +53,16 @@ import pandas as pd
 
 from autometa import space
 from autometa.errors import ConfigError, DataError
+from autometa.metalearn.confidence import DEFAULT_MAX_DISTANCE_RATIO, DEFAULT_MIN_AGREEMENT, Confidence
 from autometa.metalearn.diversity import DOMINANCE_MARGIN, MIN_DISTANCE, diversify
+from autometa.metalearn.families import families as dataset_families
+from autometa.metalearn.families import family_members
 from autometa.metalearn.features import MetaFeatureScaler
 from autometa.metalearn.knn import NearestDatasets
 from autometa.metalearn.matrix import MF_PREFIX, PerformanceMatrix, build_matrix
 from autometa.metalearn.portfolio import Portfolio
 from autometa.metalearn.ranker import OBJECTIVES, PerformanceRanker
+from autometa.metalearn.size import FALLBACK_MAX_ROWS, reference_rows
 
 __all__ = [
     "METHODS", "MODEL_DIR", "BUNDLE_FILE", "LeakageError", "KindModel", "MetaModel", "Ranking",
@@ -87,32 +98,54 @@ class KindModel:
     portfolio: Portfolio
     ranker: Optional[PerformanceRanker]
     encodings: np.ndarray  # configurations x encoding
+    confidence: Optional[Confidence] = None
 
     @property
     def kind(self) -> str:
         """classification or regression."""
         return self.matrix.kind
 
+    def rows_used(self) -> np.ndarray:
+        """Rows the metabase's runs used on each training dataset (``rows_used``; for a model
+        that lacks it, ``min(n_rows, FALLBACK_MAX_ROWS)``)."""
+        ds = self.matrix.datasets
+        fallback = np.minimum(pd.to_numeric(ds.get("n_rows", pd.Series(np.nan, index=ds.index)),
+                                            errors="coerce").to_numpy(dtype=np.float64), FALLBACK_MAX_ROWS)
+        if "rows_used" not in ds.columns:
+            return fallback
+        used = pd.to_numeric(ds["rows_used"], errors="coerce").to_numpy(dtype=np.float64)
+        return np.where(np.isfinite(used), used, fallback)
+
     @classmethod
     def fit(cls, matrix: PerformanceMatrix, *, k: int = DEFAULT_K, objective: str = "regression",
-            rounds: int = 300, seed: int = 0) -> "KindModel":
-        """Fit scaler, nearest datasets, portfolio and ranker on one kind's matrix."""
+            rounds: int = 300, seed: int = 0, families: Optional[Mapping[str, str]] = None,
+            max_distance_ratio: float = DEFAULT_MAX_DISTANCE_RATIO,
+            min_agreement: float = DEFAULT_MIN_AGREEMENT) -> "KindModel":
+        """Fit scaler, nearest datasets, portfolio, ranker and confidence on one kind's matrix
+        (``families``: dataset id -> family, for the typical neighbour distance)."""
         scaler = MetaFeatureScaler.fit(matrix.datasets, matrix.kind)
         table = scaler.transform_table(matrix.datasets)
         encodings = _encodings(matrix)
         ranker = PerformanceRanker.fit(table, encodings, matrix.normalised, meta_names=scaler.names,
                                        config_names=space.encoding_names(), objective=objective,
                                        rounds=rounds, seed=seed)
-        return cls.assemble(matrix, scaler, Portfolio.fit(matrix.normalised, matrix.config_ids), ranker, k=k)
+        return cls.assemble(matrix, scaler, Portfolio.fit(matrix.normalised, matrix.config_ids), ranker, k=k,
+                            families=families, confidence={"max_distance_ratio": float(max_distance_ratio),
+                                                           "min_agreement": float(min_agreement)})
 
     @classmethod
     def assemble(cls, matrix: PerformanceMatrix, scaler: MetaFeatureScaler, portfolio: Portfolio,
-                 ranker: Optional[PerformanceRanker], *, k: int) -> "KindModel":
-        """Put fitted (or loaded) parts together; the nearest-datasets index is rebuilt from the matrix."""
+                 ranker: Optional[PerformanceRanker], *, k: int, confidence: Optional[Mapping[str, Any]] = None,
+                 families: Optional[Mapping[str, str]] = None) -> "KindModel":
+        """Put fitted (or loaded) parts together; the nearest-datasets index is rebuilt from the matrix.
+
+        ``confidence``: the stored :meth:`Confidence.to_json` (typical values missing from it are
+        recomputed, thresholds missing from it take the defaults).
+        """
         knn = NearestDatasets.fit(scaler.transform_table(matrix.datasets), matrix.normalised,
                                   matrix.dataset_ids, [str(n) for n in matrix.datasets["name"]], k=k)
         return cls(matrix=matrix, scaler=scaler, knn=knn, portfolio=portfolio, ranker=ranker,
-                   encodings=_encodings(matrix))
+                   encodings=_encodings(matrix), confidence=Confidence.from_json(confidence or {}, knn, families))
 
 
 def _encodings(matrix: PerformanceMatrix) -> np.ndarray:
@@ -128,6 +161,12 @@ class Ranking:
     neighbours: list[dict]
     novel: bool
     notes: list[str] = field(default_factory=list)
+    #: :meth:`Assessment.to_dict` of the nearest datasets (distance ratio, agreement, ``low``)
+    confidence: dict = field(default_factory=dict)
+    #: rows the metabase's runs behind the list used (geometric mean over the nearest datasets,
+    #: or over every training dataset when the list follows the portfolio); see
+    #: :func:`autometa.metalearn.size.adapt_to_size`
+    reference_rows: float = math.nan
 
 
 @dataclass
@@ -140,6 +179,12 @@ class MetaModel:
     excluded: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     path: Optional[Path] = None
+    #: family of each training dataset that has copies (dataset id -> family id; others are their own)
+    families: dict[str, str] = field(default_factory=dict)
+
+    def family_of(self, dataset_id: str) -> str:
+        """Family id of a training dataset (its own id when it has no recorded copies)."""
+        return self.families.get(str(dataset_id), str(dataset_id))
 
     @property
     def trained_on(self) -> list[str]:
@@ -156,12 +201,14 @@ class MetaModel:
 
     def rank(self, metafeatures: Mapping[str, Any], task: str, *, top_k: int = 5, method: str = "combined",
              n_rows: Optional[int] = None, algorithms: Optional[Sequence[str]] = None,
-             extra_candidates: int = 0, seed: int = 0) -> Ranking:
+             extra_candidates: int = 0, seed: int = 0, confidence_gate: bool = True) -> Ranking:
         """Top-``top_k`` configurations for a dataset described by ``metafeatures``.
 
         Candidates are the kind's shared configurations whose algorithm suits ``task`` and
         ``n_rows`` (and is in ``algorithms`` when given); ``extra_candidates`` adds that many
         Sobol configurations per algorithm, scored by the ranker only (methods ranker/combined).
+        ``confidence_gate``: the combined method starts from the portfolio when the confidence in
+        the nearest datasets is low (``False``: never; the assessment is reported either way).
         ConfigError for an unknown method, a bad ``top_k`` or a kind the model was not trained on.
         """
         check_method(method, top_k)
@@ -182,6 +229,8 @@ class MetaModel:
                          f"training median: {', '.join(lacking[:6])}{' ...' if len(lacking) > 6 else ''}")
         novel = km.knn.is_novel(x)
         neighbours = km.knn.neighbours(x, max(km.knn.k, 5))
+        conf = km.confidence.assess(km.knn, x) if km.confidence is not None else None
+        gated = bool(method == "combined" and confidence_gate and not novel and conf is not None and conf.low)
 
         knn_score = np.full(len(configs), np.nan)
         knn_score[:n_known] = km.knn.estimate(x)
@@ -200,10 +249,13 @@ class MetaModel:
         if method == "combined" and novel:
             notes.append("the dataset is unlike every training dataset (nearest distance "
                          f"{neighbours[0][1]:.2f} > {km.knn.novelty_distance:.2f}); following the portfolio")
+        if gated:
+            notes.append(conf.note())
 
         if used == "knn":
             order, scores = knn_order, knn_score
-        elif used == "portfolio" or novel:  # combined, for a dataset unlike any seen, too
+        elif used == "portfolio" or novel or gated:  # combined, for a dataset unlike any seen or
+            # whose nearest datasets are far (low confidence), too
             order, scores = port_order, port_score
         elif used == "ranker":
             scores = rank_score
@@ -230,7 +282,11 @@ class MetaModel:
         } for rank, i in enumerate(picks, start=1)]
         nb = [{"name": km.knn.names[r], "dataset_id": km.knn.dataset_ids[r], "distance": round(d, 4)}
               for r, d in neighbours]
-        return Ranking(items=items, method=used, neighbours=nb, novel=novel, notes=notes)
+        rows = km.rows_used()
+        follows_portfolio = used == "portfolio" or (used != "knn" and novel) or gated
+        ref = reference_rows(rows if follows_portfolio else rows[[r for r, _ in neighbours[:km.knn.k]]])
+        return Ranking(items=items, method=used, neighbours=nb, novel=novel, notes=notes,
+                       confidence=conf.to_dict() if conf is not None else {}, reference_rows=ref)
 
 
 def _candidates(km: KindModel, allowed: Sequence[str], n_extra: int,
@@ -296,9 +352,19 @@ def _round_robin(lists: Sequence[Sequence[int]]) -> list[int]:
 
 # ------------------------------------------------------------------ training
 def train(metabase: Any = None, exclude_datasets: Iterable[str] = (), *, k: int = DEFAULT_K,
-          objective: str = "regression", rounds: int = 300, seed: int = 0) -> MetaModel:
+          objective: str = "regression", rounds: int = 300, seed: int = 0, by_family: bool = True,
+          families: Optional[Mapping[str, str]] = None,
+          max_distance_ratio: float = DEFAULT_MAX_DISTANCE_RATIO,
+          min_agreement: float = DEFAULT_MIN_AGREEMENT) -> MetaModel:
     """Train every component for each task kind of a metabase (a ``Metabase``, a folder, or None
     for the default one), leaving ``exclude_datasets`` (dataset ids) out of all of them.
+
+    ``by_family`` (default): excluding a dataset excludes its whole family, every copy of it
+    (``families``: dataset id -> family id; by default :func:`autometa.metalearn.families.families`
+    of the metabase: its tasks.csv families and identical content checksums). ``excluded`` then
+    lists every id left out. The training datasets' families are recorded either way (for
+    :func:`assert_not_trained_on`). ``max_distance_ratio`` / ``min_agreement``: the confidence thresholds
+    below which the combined method starts from the portfolio (stored in the bundle).
 
     A kind with fewer than two datasets with finished runs is skipped (recorded in ``skipped``);
     DataError when no kind can be trained.
@@ -318,6 +384,11 @@ def train(metabase: Any = None, exclude_datasets: Iterable[str] = (), *, k: int 
     if unknown:
         raise ConfigError(f"cannot exclude unknown dataset id(s) {', '.join(unknown[:5])}; "
                           "use ids from the metabase's datasets table")
+    if families is None:
+        families = dataset_families(datasets, tasks=store.root / "tasks.csv")
+    fams = {str(d): str(f) for d, f in families.items()}
+    if by_family and excluded:
+        excluded = [e for e in family_members(fams, excluded) if e in known]
     kinds: dict[str, KindModel] = {}
     skipped: dict[str, str] = {}
     for kind in KINDS:
@@ -326,7 +397,8 @@ def train(metabase: Any = None, exclude_datasets: Iterable[str] = (), *, k: int 
         if n < 2:
             skipped[kind] = f"{n} {kind} dataset(s) with finished runs; at least 2 needed"
             continue
-        kinds[kind] = KindModel.fit(matrix, k=k, objective=objective, rounds=rounds, seed=seed)
+        kinds[kind] = KindModel.fit(matrix, k=k, objective=objective, rounds=rounds, seed=seed, families=fams,
+                                    max_distance_ratio=max_distance_ratio, min_agreement=min_agreement)
     if not kinds:
         raise DataError(f"the metabase at {store.root} has too few datasets with finished runs to train on "
                         f"({'; '.join(skipped.values())}); add datasets with `autometa metabase build`")
@@ -339,7 +411,9 @@ def train(metabase: Any = None, exclude_datasets: Iterable[str] = (), *, k: int 
         "metabase": {"name": store.root.name, "n_datasets": int(len(datasets)), "n_runs": int(len(runs))},
         "train_seconds": round(time.monotonic() - started, 3),
     }
-    return MetaModel(kinds=kinds, settings=settings, info=info, excluded=excluded, skipped=skipped)
+    trained = {d for km in kinds.values() for d in km.matrix.dataset_ids}
+    return MetaModel(kinds=kinds, settings=settings, info=info, excluded=excluded, skipped=skipped,
+                     families={d: f for d, f in sorted(fams.items()) if d in trained and f != d})
 
 
 def _version(pkg: str) -> str:
@@ -352,14 +426,28 @@ def _version(pkg: str) -> str:
 
 
 # ------------------------------------------------------------------ leakage guard
-def assert_not_trained_on(model: Union[MetaModel, str, Path], dataset_id: str) -> None:
-    """Raise :class:`LeakageError` when ``dataset_id`` (an id or a content checksum) was used in training."""
+def assert_not_trained_on(model: Union[MetaModel, str, Path], dataset_id: str,
+                          families: Optional[Mapping[str, str]] = None) -> None:
+    """Raise :class:`LeakageError` when ``dataset_id`` (an id, a content checksum or a family id)
+    or a copy of it was used in training.
+
+    A copy is a training dataset of the same family: by the model's recorded families, and by
+    ``families`` (dataset id -> family id, e.g. :func:`autometa.metalearn.families.families` of
+    the metabase) when given, which also names the family of a dataset the model never saw.
+    """
     if not isinstance(model, MetaModel):
         model = load_model(model)
     key = str(dataset_id)
     if key in model.trained_on or key in model.trained_checksums:
         raise LeakageError(f"the meta-model was trained on dataset {key}; retrain it with "
                            f"exclude_datasets=[{key!r}] (autometa metabase train --exclude {key})")
+    fams = {str(d): str(f) for d, f in (families or {}).items()}
+    family = fams.get(key, model.families.get(key, key))
+    copies = sorted(d for d in model.trained_on
+                    if fams.get(d, model.family_of(d)) == family or model.family_of(d) == family)
+    if copies:
+        raise LeakageError(f"the meta-model was trained on {', '.join(copies[:3])}, a copy of {key} (family "
+                           f"{family}); retrain it with exclude_datasets=[{key!r}] (whole families are left out)")
 
 
 def default_model_dir(metabase: Optional[Union[str, Path]] = None) -> Path:
@@ -382,10 +470,11 @@ def _parquet_bytes(df: pd.DataFrame) -> bytes:
 
 def _kind_files(km: KindModel) -> dict[str, bytes]:
     m = km.matrix
-    ds = m.datasets[["dataset_id", "name", "task", "checksum", "n_rows", "n_cols"]].copy()
+    sizes = [c for c in ("n_rows", "n_cols", "rows_used") if c in m.datasets.columns]
+    ds = m.datasets[["dataset_id", "name", "task", "checksum", *sizes]].copy()
     for col in ("dataset_id", "name", "task", "checksum"):
         ds[col] = ds[col].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    for col in ("n_rows", "n_cols"):
+    for col in sizes:
         ds[col] = pd.to_numeric(ds[col], errors="coerce").astype("float64")
     for name in km.scaler.names:
         ds[MF_PREFIX + name] = pd.to_numeric(m.datasets[name], errors="coerce").astype("float64")
@@ -433,6 +522,8 @@ def save_model(model: MetaModel, out: Union[str, Path]) -> Path:
                 "knn": {"k": km.knn.k, "novelty_distance": km.knn.novelty_distance},
                 "trained_on": km.matrix.dataset_ids, "ranker": None,
             }
+            if km.confidence is not None:
+                entry["confidence"] = km.confidence.to_json()
             if km.ranker is not None:
                 entry["ranker"] = km.ranker.save(tmp / kind / _RANKER_FILE)
                 hashes[f"{kind}/{_RANKER_FILE}"] = hashlib.sha256((tmp / kind / _RANKER_FILE).read_bytes()).hexdigest()
@@ -440,6 +531,7 @@ def save_model(model: MetaModel, out: Union[str, Path]) -> Path:
         bundle = {
             "format": FORMAT, "settings": model.settings, "info": model.info, "excluded": model.excluded,
             "skipped": model.skipped, "trained_on": model.trained_on, "kinds": kinds_json, "files": hashes,
+            "families": dict(sorted(model.families.items())),
         }
         (tmp / BUNDLE_FILE).write_text(json.dumps(_finite(bundle), indent=1, sort_keys=True) + "\n")
         old = None
@@ -504,6 +596,7 @@ def load_model(path: Union[str, Path]) -> MetaModel:
         raise DataError(f"meta-model file {bundle_path} is unreadable ({type(exc).__name__}); "
                         "retrain with `autometa metabase train`") from None
     settings = dict(bundle.get("settings") or {})
+    fams = {str(d): str(f) for d, f in dict(bundle.get("families") or {}).items()}  # absent in older bundles
     kinds: dict[str, KindModel] = {}
     for kind, entry in kinds_json.items():
         tables: dict[str, pd.DataFrame] = {}
@@ -522,7 +615,8 @@ def load_model(path: Union[str, Path]) -> MetaModel:
                 _read_checked(root, rel, files.get(rel, ""))
                 ranker = PerformanceRanker.load(root / rel, entry["ranker"])
             km = KindModel.assemble(_matrix_from_tables(kind, tables), MetaFeatureScaler.from_json(entry["scaler"]),
-                                    Portfolio.from_json(entry["portfolio"]), ranker, k=int(entry["knn"]["k"]))
+                                    Portfolio.from_json(entry["portfolio"]), ranker, k=int(entry["knn"]["k"]),
+                                    confidence=entry.get("confidence"), families=fams)
         except DataError:
             raise
         except Exception as exc:
@@ -532,7 +626,7 @@ def load_model(path: Union[str, Path]) -> MetaModel:
         kinds[kind] = km
     return MetaModel(kinds=kinds, settings=settings, info=dict(bundle.get("info") or {}),
                      excluded=[str(e) for e in bundle.get("excluded", [])],
-                     skipped=dict(bundle.get("skipped") or {}), path=root)
+                     skipped=dict(bundle.get("skipped") or {}), path=root, families=fams)
 
 
 def _matrix_from_tables(kind: str, tables: Mapping[str, pd.DataFrame]) -> PerformanceMatrix:
