@@ -191,7 +191,7 @@ def fit_automl(
     Ctrl-C raises :class:`FitInterrupted` carrying the best model so far; finished trials stay in
     the storage.
     """
-    from autometa.search import NoTrialFinished, refit_best, run_search
+    from autometa.search import NoTrialFinished, run_search
 
     t0 = time.monotonic() if started is None else started
     deadline = None if time_budget is None else t0 + float(time_budget)
@@ -266,8 +266,8 @@ def fit_automl(
         tell("refit")
         if interrupted or deadline is None:
             try:
-                pipeline = refit_best(search, ds.X, ds.y, ds.column_types, seed=seed, n_jobs=n_jobs,
-                                      device=used_device)
+                pipeline = refit(search.best_config, ds.X, ds.y, ds.column_types, ds.task, seed=seed,
+                                 n_jobs=n_jobs, device=used_device)
             except KeyboardInterrupt:
                 raise FitInterrupted(None, search.study) from None
         else:

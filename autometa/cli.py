@@ -677,7 +677,8 @@ def export_command(
     from autometa.data import load_data
     from autometa.model import FittedModel
     from autometa.paths import check_output_path, storage_file
-    from autometa.search import load_result, refit_best
+    from autometa.automl import refit
+    from autometa.search import load_result
 
     check_output_path(output, inputs=[data, storage_file(storage)])
     result = load_result(storage, study_name)
@@ -686,7 +687,7 @@ def export_command(
     with warnings.catch_warnings():
         warnings.showwarning = _print_warning
         ds = load_data(data, target=attrs.get("target"), task=result.task)
-        pipeline = refit_best(result, ds.X, ds.y, ds.column_types, seed=seed, n_jobs=n_jobs)
+        pipeline = refit(result.best_config, ds.X, ds.y, ds.column_types, result.task, seed=seed, n_jobs=n_jobs)
     classes = [str(c) for c in pipeline.classes_] if ds.task != "regression" else None
     model = FittedModel(
         pipeline=pipeline, task=ds.task, target=ds.target, column_types=dict(ds.column_types),

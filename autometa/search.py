@@ -39,7 +39,7 @@ from autometa.evaluate import default_metric, evaluate_config, get_metric, make_
 from autometa.gpu import resolve_device
 from autometa.limits import can_isolate, check_limits, run_limited
 from autometa.paths import process_alive
-from autometa.pipeline import build_pipeline, fit_context
+
 from autometa.redact import mask_url
 from autometa.space import TASKS
 
@@ -980,10 +980,9 @@ def refit_best(
     result: SearchResult, X: pd.DataFrame, y: pd.Series, column_types: dict[str, str], *,
     seed: int = 0, n_jobs: int = 1, device: str = "cpu",
 ) -> Any:
-    """Fit the best configuration of a search on all the training data; return the pipeline."""
-    pipeline = build_pipeline(
-        result.best_config, column_types, result.task, seed=seed,
-        device=resolve_device(device), n_jobs=n_jobs,
-    )
-    with fit_context(n_jobs):
-        return pipeline.fit(X, y)
+    """Fit the best configuration of a search on all the training data; return the pipeline
+    (:func:`autometa.automl.refit`, the one refit of the fit workflow)."""
+    from autometa.automl import refit
+
+    return refit(result.best_config, X, y, column_types, result.task, seed=seed, n_jobs=n_jobs,
+                 device=device)
