@@ -19,6 +19,7 @@ from autometa.automl import FitInterrupted, FitProgress, fit_automl
 from autometa.data import from_xy
 from autometa.model import FittedModel
 from autometa.search import SearchProgress
+from test_cli_fit import run as _run_cli  # the CLI in-process: (exit code, stdout, stderr)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,14 +33,6 @@ def _table(n: int = 400, seed: int = 0) -> pd.DataFrame:
     return df
 
 
-def _run_cli(capsys, *args):
-    code = 0
-    try:
-        cli.main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_budget_that_ends_before_any_trial_saves_a_fallback_model(tmp_path, monkeypatch, capsys):
