@@ -9,8 +9,9 @@ model that exists but is corrupt raises :class:`~autometa.errors.DataError` nami
 
 Size adaptation (:func:`autometa.metalearn.size.adapt_to_size`): ``adapt_size`` rescales the
 size-dependent hyperparameters of the recommendations (minimum leaf sizes, boosting rounds) from
-the rows the metabase's runs used to the new dataset's rows. Off by default: the leave-family-out
-check on the shipped metabase does not show a gain (benchmarks/results/size_adaptation.md).
+the rows the metabase's runs used to the new dataset's rows. Off by default: in the
+leave-family-out check on the shipped metabase it made the recommendations worse
+(benchmarks/results/size_adaptation.md).
 
 The module is callable, so ``autometa.recommend(X, y)`` works whether ``autometa.recommend``
 resolves to this module or to the function.

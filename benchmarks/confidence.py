@@ -59,7 +59,6 @@ def _rank_agreement(km, neighbours: list[dict]) -> float:
 
 def run_study(metabase: Path | None, log=print) -> pd.DataFrame:
     """One row per held-out dataset: family, kind, confidence signals and best-of-k of each list."""
-    from autometa import space
     from autometa.metabase import open_metabase
     from autometa.metalearn import MetaModel, families
     from autometa.metalearn.matrix import build_matrix
@@ -228,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         df = run_study(Path(args.metabase) if args.metabase else None, log=lambda m: print(m, flush=True))
         df.to_csv(csv_path, index=False)
     chosen = choose(df)
-    (out / "confidence.md").write_text(report(df, command.strip(), chosen))
+    (out / "confidence.md").write_text(report(df, command.replace(" --report-only", "").strip(), chosen))
     print(f"chosen thresholds: max_distance_ratio={chosen[0]}, min_agreement={chosen[1]}")
 
 
