@@ -19,20 +19,12 @@ from autometa.errors import ConfigError, DataError
 from autometa.model import FORMAT_VERSION, MODEL_FORMAT, FittedModel
 from autometa.paths import atomic_write, check_output_path, storage_file
 from autometa.redact import mask_url
+from test_cli_fit import run  # the CLI in-process: (exit code, stdout, stderr)
 
 PASSWORD = "S3cretPW"
 PG_URL = f"postgresql://alice:{PASSWORD}@127.0.0.1:1/db"  # port 1: the connection is refused at once
 
 
-def run(capsys, *args):
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        cli.main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(code, out, err, *fragments, exit_code=2):
