@@ -727,7 +727,7 @@ def metabase_build_command(
     ),
     out: Path = typer.Option(..., "--out", help="Metabase folder (created; an existing one is resumed)."),
     configs_per_algorithm: int = typer.Option(
-        14, "--configs-per-algorithm", help="Sobol configurations per algorithm, besides its default."
+        14, "--configs-per-algorithm", help="Sobol configurations per algorithm, besides its default and known-good settings."
     ),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Worker processes (-1: all cores)."),
     max_rows: int = typer.Option(1000, "--max-rows", help="Most rows a run sees (stratified subsample)."),
@@ -738,6 +738,12 @@ def metabase_build_command(
     algorithms: Optional[str] = typer.Option(
         None, "--algorithms", help="Comma-separated algorithms (default: all)."
     ),
+    level: Optional[list[str]] = typer.Option(
+        None, "--level", help="A larger fidelity ROWS:N (repeatable): the first N Sobol configurations per "
+        "algorithm (plus defaults and known-good settings) on at most ROWS rows; the largest level uses the "
+        "search's own folds, the others --cv. Runs only on datasets with more rows than the level below."
+    ),
+    min_rows: int = typer.Option(0, "--min-rows", help="Leave out datasets with fewer rows."),
     flush_every: int = typer.Option(60, "--flush-every", hidden=True, help="Write runs after this many rows."),
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", help="Run on a dask.distributed cluster: its scheduler's tcp://HOST:PORT "
@@ -752,6 +758,7 @@ def metabase_build_command(
     settings = BuildSettings(
         configs_per_algorithm=configs_per_algorithm, max_rows=max_rows, cv=cv, seed=seed,
         run_time_limit=run_time_limit, n_jobs=n_jobs, algorithms=algos, scheduler=scheduler,
+        levels=[_parse_level(v) for v in level or []], min_rows=min_rows,
     )
     report = build_metabase(
         source, out, settings, limit_datasets=limit_datasets,
@@ -760,6 +767,19 @@ def metabase_build_command(
     )
     for line in report.lines():
         console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _parse_level(text: str) -> tuple[int, int]:
+    """``ROWS:N`` of ``--level`` as integers; ConfigError naming the expected form."""
+    from autometa.errors import ConfigError
+
+    rows, sep, configs = str(text).partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(rows), int(configs)
+    except ValueError:
+        raise ConfigError(f"--level {text!r}: expected ROWS:N, e.g. --level 20000:5") from None
 
 
 @metabase_app.command("info")

@@ -264,6 +264,93 @@ def default_config(algorithm: str, task: str) -> Config:
     return {"algorithm": algorithm, "params": params}
 
 
+#: Hand-picked settings that practitioners often start from, beside each algorithm's default:
+#: larger ensembles with slower learning, feature subsampling, moderate regularisation. Per task
+#: kind (``None`` = both); every entry is checked by :func:`validate_config` when used. They are
+#: part of the metabase's candidate set (:func:`candidate_configs`), ahead of the Sobol points.
+KNOWN_GOOD: dict[str, tuple[tuple[Optional[str], dict[str, Any]], ...]] = {
+    "lightgbm": (
+        (None, {"n_estimators": 500, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
+                "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0}),
+        (None, {"n_estimators": 1000, "learning_rate": 0.02, "num_leaves": 63, "min_child_samples": 10,
+                "subsample": 0.7, "colsample_bytree": 0.5, "reg_lambda": 0.1}),
+    ),
+    "hist_gb": (
+        (None, {"max_iter": 500, "learning_rate": 0.05, "max_leaf_nodes": 31, "min_samples_leaf": 20,
+                "l2_regularization": 1.0, "max_features": 0.8}),
+        (None, {"max_iter": 300, "learning_rate": 0.1, "max_leaf_nodes": 63, "min_samples_leaf": 10,
+                "max_features": 0.5}),
+    ),
+    "random_forest": (
+        (None, {"n_estimators": 300, "max_features": "fraction", "max_features_fraction": 0.5}),
+        (None, {"n_estimators": 300, "max_features": "sqrt", "min_samples_leaf": 3}),
+    ),
+    "extra_trees": (
+        (None, {"n_estimators": 300, "max_features": "fraction", "max_features_fraction": 0.7,
+                "min_samples_leaf": 2}),
+        (None, {"n_estimators": 300, "max_features": "sqrt", "min_samples_leaf": 1}),
+    ),
+    "linear": (
+        (CLASSIFICATION, {"C": 0.1, "penalty": "l2"}),
+        (CLASSIFICATION, {"C": 10.0, "penalty": "l2"}),
+        (REGRESSION, {"alpha": 0.01, "l1_ratio": 0.1}),
+        (REGRESSION, {"alpha": 1e-5, "l1_ratio": 0.0}),
+    ),
+    "svm": (
+        (None, {"C": 10.0, "gamma": "scale"}),
+        (None, {"C": 100.0, "gamma": "value", "gamma_value": 0.01}),
+    ),
+    "knn": (
+        (None, {"n_neighbors": 15, "weights": "distance", "p": 2}),
+        (None, {"n_neighbors": 30, "weights": "distance", "p": 1}),
+    ),
+}
+
+
+def known_good_configs(algorithm: str, task: str) -> list[Config]:
+    """The :data:`KNOWN_GOOD` settings of one algorithm for a task, validated and filled."""
+    kind = task_kind(task)
+    out = []
+    for only, params in KNOWN_GOOD.get(get_algorithm(algorithm).name, ()):
+        if only is None or only == kind:
+            out.append(validate_config({"algorithm": algorithm, "params": params}, kind))
+    return out
+
+
+def candidate_configs(task: str, per_algorithm: int, seed: int = 0,
+                      algorithms: Optional[Sequence[str]] = None) -> list[Config]:
+    """The metabase's shared candidate list for a task kind, per algorithm in :data:`DEFAULT_ORDER`:
+    its default, its :data:`KNOWN_GOOD` settings, then ``per_algorithm`` Sobol configurations.
+
+    Sobol points are a prefix-stable sequence, so a larger ``per_algorithm`` extends a smaller
+    one: runs of the shorter list stay valid, and each algorithm's first ``n`` entries
+    (:func:`first_per_algorithm`) form a cheaper, still space-filling subset.
+    """
+    names = algorithms_for(task, None, include=algorithms)
+    out: list[Config] = []
+    for algo in names:
+        seen: set[str] = set()
+        for cfg in [default_config(algo, task), *known_good_configs(algo, task),
+                    *sample_configs(algo, task, per_algorithm, seed=seed)]:
+            key = _key(cfg)
+            if key not in seen:
+                seen.add(key)
+                out.append(cfg)
+    return out
+
+
+def first_per_algorithm(configs: Sequence[Config], n: int) -> list[Config]:
+    """Each algorithm's first ``n`` configurations of ``configs`` (order kept)."""
+    counts: dict[str, int] = {}
+    out = []
+    for cfg in configs:
+        k = counts.get(cfg["algorithm"], 0)
+        if k < n:
+            out.append(cfg)
+        counts[cfg["algorithm"]] = k + 1
+    return out
+
+
 def default_configs(task: str, n_rows: Optional[int] = None) -> list[Config]:
     """Every offered algorithm's default, in :data:`DEFAULT_ORDER` (the cold warm-start list)."""
     return [default_config(a, task) for a in algorithms_for(task, n_rows)]

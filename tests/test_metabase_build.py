@@ -76,7 +76,7 @@ def test_build_resumes_after_sigkill_without_losing_or_duplicating_runs(tmp_path
     assert proc.returncode == -signal.SIGKILL
 
     before = Metabase(out, create=False).runs()
-    assert 0 < len(before) < 3 * 4 * 3
+    assert 0 < len(before) < 3 * 8 * 3
     snapshot = {tuple(k): (c, s) for *k, c, s in
                 before[list(RUN_KEY) + ["created", "score"]].itertuples(index=False, name=None)}
 
@@ -86,7 +86,7 @@ def test_build_resumes_after_sigkill_without_losing_or_duplicating_runs(tmp_path
 
     store = Metabase(out, create=False)
     after = store.runs()
-    assert len(after) == 3 * 4 * 3  # 3 datasets x (2 algorithms x (default + 1)) x 3 folds
+    assert len(after) == 3 * 8 * 3  # 3 datasets x (2 algorithms x (default + 2 known-good + 1)) x 3 folds
     raw = pd.read_parquet(out / "runs.parquet")  # compacted: the only run file left
     assert not list((out / RUNS_DIR).glob("part-*.parquet"))
     assert not raw.duplicated(list(RUN_KEY)).any()
@@ -97,7 +97,7 @@ def test_build_resumes_after_sigkill_without_losing_or_duplicating_runs(tmp_path
         assert kept[key][0] == created
         assert kept[key][1] == score or (np.isnan(score) and np.isnan(kept[key][1]))
     for did in store.datasets()["dataset_id"]:
-        assert len(store.finished(did)) == 4
+        assert len(store.finished(did)) == 8
     manifest = store.manifest()
     assert len(manifest["builds"]) == 2 and manifest["builds"][-1]["finished"] is True
     assert manifest["wall_seconds_total"] >= manifest["builds"][-1]["wall_seconds"]
@@ -117,7 +117,7 @@ def test_broken_file_is_skipped_with_reason_and_build_goes_on(tmp_path):
     assert skipped["onecolumn"] in log
     store = Metabase(tmp_path / "mb", create=False)
     assert len(store.datasets()) == 2
-    assert len(store.runs()) == 2 * 2 * 3
+    assert len(store.runs()) == 2 * 4 * 3  # linear: default + 2 known-good + 1 Sobol
 
 
 def test_same_data_from_two_sources_is_stored_once(tmp_path):
@@ -136,7 +136,7 @@ def test_same_data_from_two_sources_is_stored_once(tmp_path):
     ds = store.datasets()
     assert sorted(ds["name"]) == ["fresh", "set0", "set1"]
     assert ds.set_index("name").loc["set0", "also_in"] == "csv:copy_of_set0"
-    assert len(store.runs()) == 3 * 2 * 3
+    assert len(store.runs()) == 3 * 4 * 3
 
 
 def test_protocol_change_on_resume_is_refused(tmp_path):
@@ -145,7 +145,7 @@ def test_protocol_change_on_resume_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="--cv 3"):
         build_metabase([f"csv:{corpus}"], tmp_path / "mb", _settings(cv=4), progress=False)
     report = build_metabase([f"csv:{corpus}"], tmp_path / "mb", _settings(), progress=False)
-    assert report.runs_resumed == 2 and report.runs_ok == 0
+    assert report.runs_resumed == 4 and report.runs_ok == 0
 
 
 def test_bad_settings_are_config_errors(tmp_path):
@@ -160,7 +160,7 @@ def test_bad_settings_are_config_errors(tmp_path):
 def test_candidate_set_is_shared_per_task_kind():
     a = candidate_configs("binary", 2, seed=0)
     b = candidate_configs("multiclass", 2, seed=0)
-    assert a == b and len(a) == len(space.DEFAULT_ORDER) * 3
+    assert a == b and len(a) == len(space.DEFAULT_ORDER) * (1 + 2 + 2)  # default, 2 known-good, 2 Sobol
     assert {c["algorithm"] for c in a} == set(space.DEFAULT_ORDER)
     assert a[0] == space.default_config(space.DEFAULT_ORDER[0], "binary")
     r = candidate_configs("regression", 2, seed=0)

