@@ -18,7 +18,9 @@ Every dataset of a task kind was evaluated on the same candidate set, so the mea
   see :mod:`autometa.metabase.store`). Scores of different protocols (other folds, another
   metric) are never averaged: a dataset's row uses its built runs when it has any, else the
   protocol covering the most configurations (:func:`autometa.metabase.store.choose_protocols`);
-  its other runs are left out.
+  its other runs are left out. Among a dataset's build fidelities the one on the most rows is
+  used once it covers enough configurations (real-size runs describe how the data will be used);
+  ``rows_used`` then says how many rows those runs saw.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import pandas as pd
 
 from autometa import space
 from autometa.errors import ConfigError
-from autometa.metabase.store import one_protocol_per_dataset
+from autometa.metabase.store import one_protocol_per_dataset, protocol_rows
 
 __all__ = ["PerformanceMatrix", "build_matrix", "normalise_scores"]
 
@@ -158,6 +160,12 @@ def build_matrix(datasets: pd.DataFrame, configs: pd.DataFrame, runs: pd.DataFra
         base[col] = table[col].to_numpy() if col in table.columns else [None] * len(ds_ids)
     mf = {c[len(MF_PREFIX):]: pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=np.float64)
           for c in table.columns if str(c).startswith(MF_PREFIX)}
+    caps = [protocol_rows(protocol_of[d]) for d in ds_ids]
+    if any(c is not None for c in caps):  # the rows the chosen protocol's runs saw
+        sizes = pd.to_numeric(pd.Series(base["n_rows"]), errors="coerce")
+        used = pd.to_numeric(pd.Series(base["rows_used"]), errors="coerce")
+        base["rows_used"] = [min(int(n), c) if c is not None and pd.notna(n) else u
+                             for n, c, u in zip(sizes, caps, used)]
     out_ds = pd.concat([pd.DataFrame(base), pd.DataFrame(mf, index=range(len(ds_ids)))], axis=1)
     out_ds["name"] = out_ds["name"].astype(str)
     return PerformanceMatrix(kind=kind, datasets=out_ds, config_ids=cfg_ids, configs=parsed, raw=raw,

@@ -128,7 +128,7 @@ class KindModel:
         encodings = _encodings(matrix)
         ranker = PerformanceRanker.fit(table, encodings, matrix.normalised, meta_names=scaler.names,
                                        config_names=space.encoding_names(), objective=objective,
-                                       rounds=rounds, seed=seed)
+                                       rounds=rounds, seed=seed, observed=~matrix.missing)
         return cls.assemble(matrix, scaler, Portfolio.fit(matrix.normalised, matrix.config_ids), ranker, k=k,
                             families=families, confidence={"max_distance_ratio": float(max_distance_ratio),
                                                            "min_agreement": float(min_agreement)})

@@ -75,9 +75,10 @@ class PerformanceRanker:
     @classmethod
     def fit(cls, meta: np.ndarray, encodings: np.ndarray, normalised: np.ndarray, *,
             meta_names: list[str], config_names: list[str], objective: str = "regression",
-            rounds: int = 300, seed: int = 0) -> "PerformanceRanker":
+            rounds: int = 300, seed: int = 0, observed: Optional[np.ndarray] = None) -> "PerformanceRanker":
         """Fit on ``meta`` (datasets x meta-features, scaled), ``encodings`` (configurations x
-        encoding) and ``normalised`` (datasets x configurations)."""
+        encoding) and ``normalised`` (datasets x configurations); ``observed`` (same shape) marks
+        the entries that were run: imputed ones are not learned from."""
         import lightgbm as lgb
 
         if objective not in OBJECTIVES:
@@ -85,11 +86,17 @@ class PerformanceRanker:
         n_ds, n_cfg = normalised.shape
         X = _design(np.asarray(meta, dtype=np.float64), np.asarray(encodings, dtype=np.float64))
         y = np.asarray(normalised, dtype=np.float64).reshape(-1)
+        groups = [n_cfg] * n_ds
+        if observed is not None:
+            keep = np.asarray(observed, dtype=bool)
+            if keep.any() and not keep.all():
+                X, y = X[keep.reshape(-1)], y[keep.reshape(-1)]
+                groups = [int(g) for g in keep.sum(axis=1) if g > 0]
         names = [_safe(f"mf_{n}") for n in meta_names] + [_safe(f"cfg_{n}") for n in config_names]
         params = _params(objective, len(y), seed)
         if objective == "lambdarank":
             label = np.rint(y * (GRADES - 1)).astype(int)
-            data = lgb.Dataset(X, label=label, group=[n_cfg] * n_ds, feature_name=names,
+            data = lgb.Dataset(X, label=label, group=groups, feature_name=names,
                                params={"verbosity": -1}, free_raw_data=True)
         else:
             data = lgb.Dataset(X, label=y, feature_name=names, params={"verbosity": -1}, free_raw_data=True)
