@@ -1230,8 +1230,9 @@ def read_task_list(path: Path) -> pd.DataFrame:
     tasks = read_tasks(path)
     missing = [] if tasks is None else [c for c in ("status", "task", "n_rows") if c not in tasks.columns]
     if tasks is None or missing:
-        raise ConfigError(f"no curated task list at {path}{' (columns ' + ', '.join(missing) + ' missing)' if missing else ''}; "
-                          "write one with scripts/curate_tasks.py or pass --tasks")
+        lacking = f" (columns {', '.join(missing)} missing)" if missing else ""
+        raise ConfigError(f"no curated task list at {path}{lacking}; write one with scripts/curate_tasks.py "
+                          "or pass --tasks")
     tasks = tasks.copy()
     tasks["n_rows"] = pd.to_numeric(tasks["n_rows"], errors="coerce").fillna(0).astype(int)
     fam = tasks["family"] if "family" in tasks.columns else pd.Series([""] * len(tasks), index=tasks.index)
@@ -1600,8 +1601,10 @@ def _share(ids: Sequence[str], won: Callable[[str], Optional[bool]], part_of: di
     counted = [d for d, v in verdicts.items() if v is not None]
     wins = [d for d in counted if verdicts[d]]
     share = len(wins) / len(counted) if counted else math.nan
-    by_part = "; ".join(f"{PARTS[p]}: {sum(part_of.get(d) == p for d in wins)}/{sum(part_of.get(d) == p for d in counted)}"
-                        for p in PARTS)
+    def count(part: str, among: list[str]) -> int:
+        return sum(part_of.get(d) == part for d in among)
+
+    by_part = "; ".join(f"{PARTS[p]}: {count(p, wins)}/{count(p, counted)}" for p in PARTS)
     return share, f"{len(wins)}/{len(counted)} tasks = {_pct(share)} ({by_part})"
 
 
@@ -1620,12 +1623,15 @@ def transfer_targets(s: Summary, part_of: dict[str, str], trials: dict[str, int]
         f" [the issue's budgets are {ISSUE_TRIALS['autometa']} and {ISSUE_TRIALS['tpe']}; this run used {w} and {c}]"
     ids = list(s.datasets["dataset_id"])
     out: list[tuple[str, Optional[bool], str]] = []
-    for label, part_ids in (("all tasks", ids), (f"the {PARTS['large']} part", [d for d in ids if part_of.get(d) == "large"])):
+    large = [d for d in ids if part_of.get(d) == "large"]
+    for label, part_ids in (("all tasks", ids), (f"the {PARTS['large']} part", large)):
         table = _mean_norm(s, part_ids)
         a, t = _at(table, w, TRANSFER_MAIN), _at(table, c, "tpe")
         name = f"warm@{w} ≥ cold@{c} (mean normalised score), {label}"
         if not part_ids or not (math.isfinite(a) and math.isfinite(t)):
-            out.append((name, None, f"{len(part_ids)} task(s) with both measured" + note))
+            why = ("no task covered" if not part_ids else f"{TRANSFER_MAIN} or tpe not run" if None in (w, c)
+                   else f"warm@{w} or cold@{c} not measured")
+            out.append((name, None, why + note))
         else:
             out.append((name, bool(a >= t), f"{a:.3f} vs {t:.3f} over {len(part_ids)} tasks" + note))
     sc = _scores(s)
@@ -1656,12 +1662,14 @@ def _verdict(met: Optional[bool]) -> str:
 def _task_rows(results: pd.DataFrame, s: Summary, trials: dict[str, int]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the per-task table: raw scores (higher is better) and normalised warm/cold."""
     w, c, r = trials.get(TRANSFER_MAIN, 10), trials.get("tpe", 50), trials.get("random", 50)
-    cols = [(f"warm@1", TRANSFER_MAIN, 1), (f"warm@{w}", TRANSFER_MAIN, w), (f"cold@{w}", "tpe", w),
+    cols = [("warm@1", TRANSFER_MAIN, 1), (f"warm@{w}", TRANSFER_MAIN, w), (f"cold@{w}", "tpe", w),
             (f"cold@{c}", "tpe", c), (f"random@{r}", "random", r), ("lgbm-default", "lightgbm-default", 1),
             ("flaml-zeroshot", "flaml-zeroshot", 1), ("flaml-automl", "flaml-automl", 1)]
-    header = ["task", "part", "type", "rows used", "metric"] + [h for h, _, _ in cols] + [f"norm warm@{w}", f"norm cold@{c}"]
+    header = (["task", "part", "type", "rows used", "metric"] + [h for h, _, _ in cols]
+              + [f"norm warm@{w}", f"norm cold@{c}"])
     ok = results[results["status"].fillna("ok") == "ok"].drop_duplicates(["dataset_id", "method"], keep="last")
-    norm = s.per_dataset.set_index(["dataset_id", "method", "budget"])["normalised"] if len(s.per_dataset) else pd.Series(dtype=float)
+    norm = (s.per_dataset.set_index(["dataset_id", "method", "budget"])["normalised"] if len(s.per_dataset)
+            else pd.Series(dtype=float))
     covered = set(s.datasets["dataset_id"])
     rows = []
     for did, grp in sorted(ok.groupby("dataset_id"), key=lambda kv: (kv[1]["part"].iloc[0] != "small", str(kv[0]))):
@@ -1720,8 +1728,10 @@ def _protocol_lines(results: pd.DataFrame, trials: dict[str, int]) -> list[str]:
 
 
 def write_transfer_report(csv_paths: Sequence[Path], out_md: Path, out_png: Path, *,
-                          budgets: Sequence[int] = DEFAULT_BUDGETS, regenerated_by: str = "") -> tuple[Path, Path]:
-    """Markdown and PNG from one or more transfer CSVs (shards merged); returns their paths."""
+                          budgets: Sequence[int] = DEFAULT_BUDGETS, regenerated_by: str = "",
+                          merged: Optional[Path] = None) -> tuple[Path, Path]:
+    """Markdown and PNG from one or more transfer CSVs (shards, read together); returns their paths.
+    ``merged``: the CSV the shards were merged into, named in the report."""
     results = read_transfer_results(csv_paths)
     trials = _trials_run(results) or dict(DEFAULT_TRIALS)
     top = max(trials.values())
@@ -1749,7 +1759,8 @@ def write_transfer_report(csv_paths: Sequence[Path], out_md: Path, out_png: Path
               "`train(exclude_datasets=...)`); `assert_not_trained_on` (each left-out id, the task's checksum and its "
               "family) is checked before every recommendation. Normalised score per task: 1 = the best score any "
               "method reached, 0 = the worst compared value (a method's best-so-far at a trial count, a "
-              "single-configuration baseline, FLAML AutoML); a search is not compared beyond its own trial budget (–).", ""]
+              "single-configuration baseline, FLAML AutoML); a search is not compared beyond its own trial "
+              "budget (–).", ""]
     selected = results["dataset_id"].nunique() if len(results) else 0
     per = s.datasets.assign(part=s.datasets["dataset_id"].map(part_of))
     lines += [f"Tasks covered (every compared method finished): **{len(covered)}** of {selected} in the CSV — "
@@ -1782,14 +1793,17 @@ def write_transfer_report(csv_paths: Sequence[Path], out_md: Path, out_png: Path
                        results.loc[results["status"].fillna("ok") == "ok", "method"]))
     ok_tasks = {d for d, _ in ok_pairs}
     problems = []
-    for _, r in results[results["status"].fillna("ok") != "ok"].drop_duplicates(["dataset_id", "method", "note"]).iterrows():
+    failed = results[results["status"].fillna("ok") != "ok"].drop_duplicates(["dataset_id", "method", "note"])
+    for _, r in failed.iterrows():
         if r["method"] == SKIPPED and r["dataset_id"] not in ok_tasks:
             problems.append(f"- `{r['dataset_id']}` ({PARTS.get(str(r['part']), r['part'])}): skipped — {r['note']}")
         elif r["method"] != SKIPPED and (r["dataset_id"], r["method"]) not in ok_pairs:
             problems.append(f"- `{r['dataset_id']}` {r['method']}: {r['status']} — {r['note']}")
     lines += problems or ["None."]
     lines += ["", f"Plot: `{out_png.name}` (mean normalised score vs trials, per part); raw per-trial results: "
-              + ", ".join(f"`{Path(p).name}`" for p in csv_paths) + " (one row per task and method).", ""]
+              + ", ".join(f"`{Path(p).name}`" for p in csv_paths)
+              + (f" (merged into `{merged.name}`)" if merged is not None else "")
+              + " (one row per task and method).", ""]
     out_md.parent.mkdir(parents=True, exist_ok=True)
     out_md.write_text("\n".join(lines))
     return out_md, out_png
@@ -1834,8 +1848,9 @@ def transfer_main(*, small: Optional[int] = DEFAULT_SMALL, large: Optional[int] 
         if missing:
             raise ConfigError(f"no results at {', '.join(missing)}; run the benchmark first (without --report-only)")
         target = merge_csvs(paths, out / "transfer.csv") if len(paths) > 1 else paths[0]
-        md, png = write_transfer_report([target], target.with_suffix(".md"), target.with_suffix(".png"),
-                                        budgets=budget_list, regenerated_by=command)
+        md, png = write_transfer_report(paths, target.with_suffix(".md"), target.with_suffix(".png"),
+                                        budgets=budget_list, regenerated_by=command,
+                                        merged=target if len(paths) > 1 else None)
         log(f"wrote {target}, {md}, {png}")
         return [target], md, png
     if len(paths) > 1:

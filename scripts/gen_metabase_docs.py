@@ -69,7 +69,19 @@ def facts(metabase_dir: Path = SHIPPED) -> dict[str, Any]:
         "model": {kind: (int(k.get("n_datasets", 0)), int(k.get("n_configs", 0)))
                   for kind, k in (bundle.get("kinds") or {}).items()},
         "model_skipped": dict(bundle.get("skipped") or {}),
+        "fidelities": _fidelities(runs),
     }
+
+
+def _fidelities(runs: Any) -> list[tuple[str, int, float]]:
+    """(protocol, datasets, configurations per dataset) of each protocol's runs, fewest rows first."""
+    from autometa.metabase.store import protocol_rows
+
+    if not len(runs) or "protocol" not in runs.columns:
+        return []
+    per = runs.groupby(["protocol", "dataset_id"])["config_id"].nunique().reset_index()
+    out = [(str(p), int(len(g)), float(g["config_id"].mean())) for p, g in per.groupby("protocol")]
+    return sorted(out, key=lambda t: (protocol_rows(t[0]) or 0, t[0]))
 
 
 def _per_task(summary: dict) -> str:
@@ -87,9 +99,9 @@ def _configs(f: dict) -> str:
     text += f" ({_n(s['n_configs'])} distinct)"
     algorithms = settings.get("algorithms") or []
     k = settings.get("configs_per_algorithm")
-    if algorithms and k is not None and len(per_kind) == 1 and per_kind[0] == len(algorithms) * (int(k) + 1):
-        text += (f": for each of the {len(algorithms)} algorithms its default plus {int(k)} Sobol samples of its "
-                 "search space")
+    if algorithms and k is not None:
+        text += (f"; the candidate list holds, for each of the {len(algorithms)} algorithms, its default, its "
+                 f"known-good settings and {int(k)} Sobol samples of its search space")
     return text
 
 
@@ -114,8 +126,12 @@ def metabase_md_block(f: dict) -> str:
         lo, med, hi = f["rows"]
         cap = settings.get("max_rows")
         rows.append(("dataset sizes", f"{_n(lo)} to {_n(hi)} rows (median {_n(med)})"
-                     + (f"; runs see at most {_n(cap)} rows (stratified subsample)" if cap else "")))
+                     + (f"; runs see at most {_n(cap)} rows (stratified subsample)" if cap else "")
+                     + ("; larger fidelities below" if len(f.get("fidelities") or []) > 1 else "")))
     rows += [("candidate configurations", _configs(f)), ("runs", runs)]
+    if f.get("fidelities"):
+        rows.append(("fidelities", "; ".join(f"`{p}`: {_n(d)} datasets, {c:.0f} configurations each on average"
+                                             for p, d, c in f["fidelities"])))
     if settings:
         protocol = [f"{settings['cv']}-fold CV" if "cv" in settings else "", f"seed {settings['seed']}"
                     if "seed" in settings else ""]
