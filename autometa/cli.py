@@ -740,8 +740,8 @@ def metabase_build_command(
     ),
     level: Optional[list[str]] = typer.Option(
         None, "--level", help="A larger fidelity ROWS:N (repeatable): the first N Sobol configurations per "
-        "algorithm (plus defaults and known-good settings) on at most ROWS rows; the largest level uses the "
-        "search's own folds, the others --cv. Runs only on datasets with more rows than the level below."
+        "algorithm (plus defaults and known-good settings) on at most ROWS rows with the search's own folds. "
+        "Runs only on datasets with more rows than the level below."
     ),
     min_rows: int = typer.Option(0, "--min-rows", help="Leave out datasets with fewer rows."),
     flush_every: int = typer.Option(60, "--flush-every", hidden=True, help="Write runs after this many rows."),

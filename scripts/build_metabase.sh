@@ -23,8 +23,8 @@ export AUTOMETA_ARFF_DIR="${AUTOMETA_ARFF_DIR:-../shared/datasets/arff}"
 
 # The curated task list (metabase/tasks.csv), larger tables first, at three fidelities:
 #   1,000 rows, 3-fold CV: every candidate (default + known-good + 14 Sobol per algorithm);
-#   5,000 rows, 3-fold CV: default + known-good + 5 Sobol per algorithm;
-#   20,000 rows, the search's own folds (5 below 10,000 rows, 3 above): the same 8 per algorithm.
+#   5,000 and 20,000 rows with the search's own folds (5 below 10,000 rows, 3 above):
+#   default + known-good + 5 Sobol per algorithm.
 # Extra arguments are passed on (e.g. --min-rows 5000 to do the large tasks first).
 exec python -m autometa.cli metabase build \
   --source tasks:metabase/tasks.csv \

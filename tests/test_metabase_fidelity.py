@@ -56,8 +56,8 @@ def test_candidate_list_grows_by_prefix_so_older_runs_stay_valid():
 def test_levels_and_which_datasets_run_them():
     s = BuildSettings(max_rows=1000, configs_per_algorithm=14, cv=3, levels=[(20000, 5), (5000, 5)])
     levels = s.fidelities()
-    assert levels == [Level(1000, 14, 3), Level(5000, 5, 3), Level(20000, 5, None)]
-    assert [lv.protocol for lv in levels] == ["autometa:cv3/1000", "autometa:cv3/5000", "autometa:search/20000"]
+    assert levels == [Level(1000, 14, 3), Level(5000, 5, None), Level(20000, 5, None)]
+    assert [lv.protocol for lv in levels] == ["autometa:cv3/1000", "autometa:search/5000", "autometa:search/20000"]
     assert [lv.rows for lv in s.fidelities_for(800)] == [1000]
     assert [lv.rows for lv in s.fidelities_for(1000)] == [1000]
     assert [lv.rows for lv in s.fidelities_for(3000)] == [1000, 5000]
@@ -104,16 +104,17 @@ def test_build_runs_each_level_under_its_own_protocol_and_resumes(tmp_path):
     got = runs.assign(name=runs["dataset_id"].map(names)).groupby(["name", "protocol"]).agg(
         configs=("config_id", "nunique"), folds=("n_folds", "max"))
     # small (90 rows): base level, then 150 (it has more rows than 60); not 400 (the 150-row level saw all)
-    assert set(got.loc["small"].index) == {"autometa:cv3/60", "autometa:cv3/150"}
-    assert set(got.loc["large"].index) == {"autometa:cv3/60", "autometa:cv3/150", "autometa:search/400"}
+    assert set(got.loc["small"].index) == {"autometa:cv3/60", "autometa:search/150"}
+    assert set(got.loc["large"].index) == {"autometa:cv3/60", "autometa:search/150", "autometa:search/400"}
     assert got.loc[("small", "autometa:cv3/60"), "configs"] == 2 * 4  # default + 2 known-good + 1 Sobol
-    assert got.loc[("small", "autometa:cv3/150"), "configs"] == 2 * 3  # default + 2 known-good
-    # the largest level uses the search's own folds: 5 below 10,000 rows
+    assert got.loc[("small", "autometa:search/150"), "configs"] == 2 * 3  # default + 2 known-good
+    # the larger levels use the search's own folds: 5 below 10,000 rows; the base level --cv
     assert got.loc[("large", "autometa:search/400"), "folds"] == 5
-    assert got.loc[("large", "autometa:cv3/150"), "folds"] == 3
+    assert got.loc[("large", "autometa:search/150"), "folds"] == 5
+    assert got.loc[("large", "autometa:cv3/60"), "folds"] == 3
     manifest = json.loads((out / "manifest.json").read_text())
     assert [e["protocol"] for e in manifest["settings"]["levels"]] == [
-        "autometa:cv3/60", "autometa:cv3/150", "autometa:search/400"]
+        "autometa:cv3/60", "autometa:search/150", "autometa:search/400"]
     again = build_metabase([f"csv:{corpus}"], out, settings, progress=False)
     assert again.runs_ok == 0 and again.runs_resumed == report.runs_ok
     assert len(Metabase(out, create=False).runs()) == len(runs)

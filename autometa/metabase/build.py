@@ -10,11 +10,11 @@ its meta-features on the full data, then evaluate the shared candidate list
 * the base level: ``cv``-fold CV on at most ``max_rows`` rows (a stratified subsample), every
   candidate (``configs_per_algorithm`` Sobol points per algorithm);
 * optional larger levels (``levels``: rows, Sobol points per algorithm), each on a prefix of the
-  same list; the largest uses the search's own folds (:func:`autometa.evaluate.make_splits` with
-  ``cv=None``: the protocol a real fit uses). A level runs on a dataset only when the dataset has
+  same list with the search's own folds (:func:`autometa.evaluate.make_splits` with ``cv=None``:
+  the protocol a real fit of that size uses). A level runs on a dataset only when the dataset has
   more rows than the next smaller level used, so every level adds information.
 
-Each level's runs record their own protocol (``autometa:cv3/1000``, ``autometa:cv3/5000``,
+Each level's runs record their own protocol (``autometa:cv3/1000``, ``autometa:search/5000``,
 ``autometa:search/20000``), so the meta-model never averages fidelities; the per-run time limit
 grows with the rows (:func:`scaled_time_limit`). One run row per fold is appended to the store
 as it finishes, so a build that is killed resumes where it stopped: (dataset, protocol,
@@ -89,8 +89,8 @@ class BuildSettings:
     cv: int = 3
     seed: int = 0
     run_time_limit: Optional[float] = 20.0
-    #: larger fidelities as (rows, Sobol configurations per algorithm); the largest uses the
-    #: search's folds, the others ``cv`` (see :meth:`fidelities`)
+    #: larger fidelities as (rows, Sobol configurations per algorithm), with the search's own
+    #: folds (see :meth:`fidelities`)
     levels: list[tuple[int, int]] = field(default_factory=list)
     n_jobs: int = 1
     algorithms: Optional[list[str]] = None
@@ -129,10 +129,7 @@ class BuildSettings:
     def fidelities(self) -> list[Level]:
         """The levels of this build, fewest rows first: the base level, then ``levels``."""
         extra = sorted((int(r), int(c)) for r, c in self.levels)
-        out = [Level(self.max_rows, self.configs_per_algorithm, self.cv)]
-        for i, (r, c) in enumerate(extra):
-            out.append(Level(r, c, None if i == len(extra) - 1 else self.cv))
-        return out
+        return [Level(self.max_rows, self.configs_per_algorithm, self.cv)] + [Level(r, c, None) for r, c in extra]
 
     def fidelities_for(self, n_rows: int) -> list[Level]:
         """The levels a dataset of ``n_rows`` rows runs: the base one, and each larger one whose
@@ -532,7 +529,7 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
         raise ConfigError(f"{len(ds.y)} rows, fewer than --min-rows {settings.min_rows}")
     checksum = content_checksum(ds.X, ds.y)
     n_rows, n_cols = int(len(ds.y)), int(ds.X.shape[1])
-    existing = store.find_dataset(checksum, name, n_rows, n_cols)
+    existing = store.find_dataset(checksum, name, n_rows, n_cols, target=ds.target)
     if existing is not None:
         rec = store.dataset(existing)
         if (rec.get("source"), rec.get("name")) != (item.source, name):

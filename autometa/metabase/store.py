@@ -496,9 +496,11 @@ class Metabase:
 
     # -------------------------------------------------------------- datasets
     def find_dataset(self, checksum: Optional[str] = None, name: Optional[str] = None,
-                     n_rows: Optional[int] = None, n_cols: Optional[int] = None) -> Optional[str]:
+                     n_rows: Optional[int] = None, n_cols: Optional[int] = None,
+                     target: Optional[str] = None) -> Optional[str]:
         """Id of a stored dataset with this content checksum, else with the same normalised name,
-        the same number of feature columns and a similar row count (at least half); else None."""
+        the same number of feature columns, a similar row count (at least half) and, when both
+        are known, the same target column; else None."""
         df = self._load_datasets()
         if not len(df):
             return None
@@ -511,6 +513,9 @@ class Metabase:
             for i in df.index[df["name"].map(normalise_name) == key]:
                 if int(df.at[i, "n_cols"]) != int(n_cols):
                     continue
+                stored = df.at[i, "target"] if "target" in df.columns else None
+                if target is not None and isinstance(stored, str) and stored and stored != str(target):
+                    continue  # the same table with another target is another task
                 if n_rows is not None:
                     a, b = int(df.at[i, "n_rows"]), int(n_rows)
                     if min(a, b) < _MIN_ROW_RATIO * max(a, b):

