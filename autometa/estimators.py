@@ -93,6 +93,12 @@ def _verbose_logging(verbose: int) -> Iterator[None]:
 class _AutoMetaBase(BaseEstimator):
     """Shared parameters, fit and predict of the two estimators."""
 
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        # the storage URL may carry a database password: shown masked (get_params keeps it as given)
+        from autometa.redact import mask_url
+
+        return mask_url(super().__repr__(N_CHAR_MAX=N_CHAR_MAX))
+
     def __init__(
         self,
         metric: Optional[str] = None,

