@@ -80,11 +80,17 @@ def test_families_from_tasks_csv_checksums_and_also_in(fam_mb: Metabase) -> None
     assert families(table) == {"d1": "d1", "d2": "d2", "d3": "d3", "d4": "d4", "d5": "d1"}
 
 
-def test_shipped_metabase_families_hold_known_copies() -> None:
+def test_shipped_metabase_keeps_one_dataset_per_family() -> None:
+    """The shipped metabase holds only kept tasks of the curated list (scripts/prune_metabase.py),
+    so no two of its datasets are copies of each other."""
+    from collections import Counter
+
     fams = families(REPO / "metabase")
-    assert fams["breast-cancer-ff6cf1fc"] == fams["wdbc-be864555"]  # sklearn breast_cancer = KEEL wdbc
-    assert fams["wisconsin-753d2717"] != fams["breast-w-5dbfc319"]  # different data, same alias
-    assert len(set(fams.values())) < len(fams)
+    ids = set(Metabase(REPO / "metabase", create=False).datasets()["dataset_id"].astype(str))
+    assert ids and ids <= set(fams)
+    counts = Counter(fams[d] for d in ids)
+    assert max(counts.values()) == 1, [f for f, n in counts.items() if n > 1]
+    assert "wdbc-be864555" not in ids or "breast-cancer-ff6cf1fc" not in ids  # sklearn breast_cancer = KEEL wdbc
 
 
 def test_excluding_a_dataset_excludes_its_family(fam_mb: Metabase, tmp_path: Path) -> None:
@@ -239,3 +245,17 @@ def test_ranking_reference_rows_come_from_the_runs(fam_model: MetaModel) -> None
     r = fam_model.rank(BALANCED, "binary")
     nearest = [km.knn.dataset_ids.index(n["dataset_id"]) for n in r.neighbours[:km.knn.k]]
     assert r.reference_rows == pytest.approx(reference_rows(rows[nearest]))
+
+
+def test_union_find_root_rules():
+    from autometa.unionfind import UnionFind
+
+    first = UnionFind(["b", "a", "c"])
+    first.union("b", "a")
+    first.union("c", "a")
+    assert {k: first.find(k) for k in "abc"} == {"a": "c", "b": "c", "c": "c"}  # the first argument's root
+    smallest = UnionFind(smallest_root=True)
+    smallest.union("b", "c")
+    smallest.union("c", "a")
+    assert {k: smallest.find(k) for k in "abc"} == {"a": "a", "b": "a", "c": "a"}
+    assert smallest.find("new") == "new"

@@ -32,6 +32,8 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from autometa.unionfind import UnionFind
+
 __all__ = [
     "MIN_ROWS", "MAX_CHECK_ROWS", "TREE_R2", "TREE_ACCURACY", "LINEAR_R2", "SOURCE_PREFERENCE",
     "REASON_FEW_ROWS", "REASON_ID", "REASON_TIME", "REASON_DETERMINED", "REASON_LINEAR",
@@ -536,22 +538,6 @@ def task_fingerprint(task_id: str, source: str, X: pd.DataFrame, y: pd.Series, t
 
 
 # ---------------------------------------------------------------------------------- families
-class _UnionFind:
-    def __init__(self, keys: Iterable[str]):
-        self.parent = {k: k for k in keys}
-
-    def find(self, k: str) -> str:
-        while self.parent[k] != k:
-            self.parent[k] = self.parent[self.parent[k]]
-            k = self.parent[k]
-        return k
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[rb] = ra
-
-
 def _same_columns(a: TaskFingerprint, b: TaskFingerprint) -> bool:
     """Equal row counts and enough equal columns (same multiset of values): 80% of the narrower
     table's columns, at least two and one of them informative (many-valued numeric); 75% of them
@@ -612,7 +598,7 @@ def families(items: Sequence[TaskFingerprint]) -> dict[str, str]:
     (:data:`SOURCE_PREFERENCE`), then the larger table, then more columns, then the task id.
     """
     items = list(items)
-    uf = _UnionFind(fp.task_id for fp in items)
+    uf = UnionFind(fp.task_id for fp in items)
     for attr in ("row_fp", "meta_fp"):
         first: dict[str, str] = {}
         for fp in items:

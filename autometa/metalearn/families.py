@@ -28,6 +28,8 @@ from typing import Any, Iterable, Mapping, Optional, Union
 
 import pandas as pd
 
+from autometa.unionfind import UnionFind
+
 __all__ = ["TASKS_FILE", "families", "family_members", "read_tasks"]
 
 TASKS_FILE = "tasks.csv"
@@ -46,23 +48,6 @@ def read_tasks(path: Union[str, Path]) -> Optional[pd.DataFrame]:
     if not {"task_id", "source", "name"} <= set(tasks.columns):
         return None
     return tasks
-
-
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, k: str) -> str:
-        self.parent.setdefault(k, k)
-        while self.parent[k] != k:
-            self.parent[k] = self.parent[self.parent[k]]
-            k = self.parent[k]
-        return k
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _plain(name: str) -> str:
@@ -98,7 +83,7 @@ def families(store: Any = None, tasks: Any = None) -> dict[str, str]:
     if not len(datasets):
         return {}
 
-    uf = _UnionFind()
+    uf = UnionFind(smallest_root=True)
     ids = [str(d) for d in datasets["dataset_id"]]
     by_id: dict[str, list[str]] = {}  # task_id -> family nodes
     by_name: dict[tuple[str, str], list[str]] = {}  # (source, normalised name) -> family nodes
