@@ -1,4 +1,4 @@
-"""Transfer benchmark: real-size, leave-family-out warm start (the code is in warmstart_harness.py).
+"""Transfer benchmark: real-size, leave-family-out warm start (the code is in transfer_harness.py).
 
 Held-out tasks of the curated task list (metabase/tasks.csv, kept tasks only): ``--small N`` with
 fewer than 5,000 rows and ``--large M`` with at least 5,000, balanced over task types, one per
@@ -26,11 +26,11 @@ import shlex
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # warmstart_harness, also when imported
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # transfer_harness, also when imported
 
 
 def main(argv: list[str] | None = None) -> None:
-    from warmstart_harness import (
+    from transfer_harness import (
         DEFAULT_LARGE, DEFAULT_MAX_ROWS, DEFAULT_OUT_DIR, DEFAULT_SMALL, DEFAULT_TRIAL_SECONDS, transfer_main,
     )
 

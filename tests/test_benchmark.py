@@ -1,8 +1,9 @@
 """The warm-start benchmark end to end on a tiny metabase built in tmp_path (budgets 1,2).
 
-The harness lives in benchmarks/warmstart_harness.py (not in the package), so the repository's
-benchmarks folder is put on sys.path. The methods that need no FLAML run here with the test
-extra only; the FLAML ones run in their own test, skipped (visibly) without the bench extra.
+The harnesses live in benchmarks/warmstart_harness.py and benchmarks/transfer_harness.py (not in
+the package), so the repository's benchmarks folder is put on sys.path. The methods that need no
+FLAML run here with the test extra only; the FLAML ones run in their own test, skipped (visibly)
+without the bench extra.
 """
 from __future__ import annotations
 
@@ -235,7 +236,7 @@ def _task_list(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_transfer_selection_is_deterministic_split_by_size_balanced_and_one_per_family():
-    from warmstart_harness import read_task_list, select_tasks, shard_of
+    from transfer_harness import read_task_list, select_tasks, shard_of
 
     rows = []
     for i in range(4):
@@ -271,7 +272,7 @@ def test_transfer_selection_is_deterministic_split_by_size_balanced_and_one_per_
 def test_transfer_family_exclusion_maps_to_metabase_ids():
     """A task's family in tasks.csv -> metabase ids: by source id, by (source, name), by content
     checksum and by the metabase's own families; other datasets stay in training."""
-    from warmstart_harness import family_dataset_ids
+    from transfer_harness import family_dataset_ids
 
     tasks = _task_list([
         ("arff:classification/iris", "multiclass", 150, "kept", "arff:classification/iris"),
@@ -319,7 +320,7 @@ def test_transfer_smoke_run_writes_csv_and_report_and_resumes(tmp_path):
     its family is left out, every method writes a row, a second run appends nothing."""
     import importlib.util
 
-    from warmstart_harness import TRANSFER_METHODS, run_transfer, write_transfer_report
+    from transfer_harness import TRANSFER_METHODS, run_transfer, write_transfer_report
 
     tasks = _kept_tasks_csv(tmp_path / "tasks.csv", ["sklearn:diabetes"])
     csv_path = tmp_path / "out" / "transfer.csv"
@@ -360,7 +361,7 @@ def test_transfer_leakage_guard_and_unavailable_source(tmp_path, monkeypatch):
     skipped and named in the report; without FLAML its methods are skipped with a log line."""
     import importlib.util
 
-    from warmstart_harness import run_transfer, write_transfer_report
+    from transfer_harness import run_transfer, write_transfer_report
 
     tasks = _kept_tasks_csv(tmp_path / "tasks.csv", ["sklearn:diabetes", "arff:classification/nothere"])
     with pytest.raises(LeakageError):
@@ -382,7 +383,7 @@ def test_transfer_leakage_guard_and_unavailable_source(tmp_path, monkeypatch):
 
 
 def _hand_row(task_id: str, part: str, method: str, scores: list[float], max_trials: int) -> dict:
-    from warmstart_harness import TRANSFER_COLUMNS
+    from transfer_harness import TRANSFER_COLUMNS
 
     row = {c: "" for c in TRANSFER_COLUMNS}
     row.update(dataset_id=task_id, name=task_id, source="csv", task="binary", metric="roc_auc", rows_used=6000 if
@@ -405,7 +406,7 @@ def _hand_csv(path: Path, task_id: str, part: str, warm: float) -> Path:
 
 
 def test_transfer_report_states_misses_and_merges_shards(tmp_path):
-    from warmstart_harness import transfer_main
+    from transfer_harness import transfer_main
 
     a = _hand_csv(tmp_path / "a.csv", "csv:small-task", "small", warm=0.5)
     b = _hand_csv(tmp_path / "b.csv", "csv:large-task", "large", warm=0.5)
@@ -432,7 +433,7 @@ def test_transfer_report_states_misses_and_merges_shards(tmp_path):
 
 def test_transfer_options_are_checked():
     from autometa.errors import ConfigError
-    from warmstart_harness import parse_shard, parse_trials, trial_time_limit
+    from transfer_harness import parse_shard, parse_trials, trial_time_limit
 
     assert parse_trials("autometa=5") == {"autometa": 5, "tpe": 50, "random": 50}
     for bad in ("autometa", "flaml-automl=3", "tpe=0", "tpe=x"):
