@@ -44,6 +44,7 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
@@ -268,12 +269,34 @@ def _svm_classifier(params: dict[str, Any], gamma: Any, seed: int, n_jobs: int) 
     the same log loss on binary tasks. Calibration with ``ensemble=False`` keeps one SVC for
     prediction, and ``predict`` agrees with the argmax of ``predict_proba``.
     """
-    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC
 
     svc = SVC(C=params["C"], gamma=gamma, kernel="rbf")
-    return CalibratedClassifierCV(svc, method="sigmoid", cv=_SVM_CALIBRATION_FOLDS,
-                                  ensemble=False, n_jobs=n_jobs)
+    return RareSafeCalibratedClassifierCV(svc, method="sigmoid", cv=_SVM_CALIBRATION_FOLDS, ensemble=False,
+                                          n_jobs=n_jobs)
+
+
+class RareSafeCalibratedClassifierCV(CalibratedClassifierCV):
+    """:class:`~sklearn.calibration.CalibratedClassifierCV` that also fits when a class has fewer
+    rows than the calibration folds (autometa keeps rare classes in training, see
+    :func:`autometa.evaluate.make_splits`; cross-validated calibration refuses them): the
+    estimator is then fitted on all rows and the sigmoid calibrated on its own training
+    decisions, which is overconfident but covers every class. Exported pipeline code
+    (:func:`pipeline_code`) uses the plain scikit-learn class."""
+
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> "RareSafeCalibratedClassifierCV":
+        _, counts = np.unique(np.asarray(y), return_counts=True)
+        if not (isinstance(self.cv, int) and len(counts) and counts.min() < self.cv):
+            return super().fit(X, y, **fit_params)
+        from sklearn.base import clone
+        from sklearn.frozen import FrozenEstimator
+
+        fitted = clone(self.estimator).fit(X, y, **fit_params)
+        inner = CalibratedClassifierCV(FrozenEstimator(fitted), method=self.method).fit(X, y)
+        for key, value in vars(inner).items():
+            if key.endswith("_") and not key.startswith("_"):
+                setattr(self, key, value)
+        return self
 
 
 def _estimator(algorithm: str, params: dict[str, Any], task: str, seed: int, device: str,
@@ -466,6 +489,8 @@ def _render(value: Any, imports: set[tuple[str, str]], indent: int,
         return _call(type(value).__name__, args, indent)
     if hasattr(value, "get_params") and not isinstance(value, type):
         cls = type(value)
+        while cls.__module__.split(".")[0] == "autometa":  # standalone code: the library class it extends
+            cls = cls.__mro__[1]
         imports.add((_public_module(cls), cls.__name__))
         signature = inspect.signature(cls.__init__).parameters
         positional, keywords = [], []

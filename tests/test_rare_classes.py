@@ -108,3 +108,21 @@ def test_real_datasets_with_rare_classes_fit(arff_dir, path):
     proba = clf.predict_proba(ds.X)
     assert proba.shape == (len(ds.X), len(ds.classes))
     assert sorted(map(str, clf.classes_)) == sorted(ds.classes)
+
+
+def test_svm_calibration_keeps_a_class_with_fewer_rows_than_its_folds():
+    """The SVM's probability calibration (3 folds) fits when a class has 2 rows, which stratified
+    calibration folds refuse; predict_proba covers every class."""
+    import pickle
+
+    from autometa.pipeline import build_pipeline
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    y = pd.Series(["x"] * 30 + ["y"] * 28 + ["z"] * 2)
+    pipe = build_pipeline({"algorithm": "svm", "params": {}}, {"a": "numeric", "b": "numeric"}, "multiclass")
+    pipe.fit(X, y)
+    proba = pipe.predict_proba(X)
+    assert proba.shape == (60, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    assert pipe.named_steps["model"].cv == 3  # the parameter stays as given
+    assert pickle.loads(pickle.dumps(pipe)).predict(X).shape == (60,)
