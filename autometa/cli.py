@@ -264,21 +264,27 @@ def _score_cell(row: Any, metric: Optional[str] = None) -> str:
 
 def _leaderboard_table(result: Any, top: int) -> Any:
     """Rich table of the ``top`` best trials of a search, scores as the metric's own values."""
+    from rich import box
     from rich.table import Table
 
     from autometa.display import metric_label
 
     board = result.leaderboard
-    table = Table(title=f"top {min(top, len(board))} of {len(board)} trials ({metric_label(result.metric)})")
-    table.add_column("rank", justify="right")
-    table.add_column("algorithm")
-    table.add_column("key params")
-    table.add_column("CV score", justify="right")
-    table.add_column("fit s", justify="right")
-    table.add_column("origin")
+    # the parameters take the width the short columns leave: one per line, and no vertical
+    # borders, on narrow terminals (80 columns)
+    wide = console.width >= 120
+    table = Table(title=f"top {min(top, len(board))} of {len(board)} trials ({metric_label(result.metric)})",
+                  box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD, pad_edge=wide, collapse_padding=not wide)
+    table.add_column("rank", justify="right", no_wrap=True)
+    table.add_column("algorithm", no_wrap=True)
+    table.add_column("key params", ratio=1, min_width=20, overflow="fold")
+    table.add_column("CV score", justify="right", no_wrap=True)
+    table.add_column("fit s", justify="right", no_wrap=True)
+    table.add_column("origin", min_width=8, overflow="fold")
     for rank, row in enumerate(board.head(top).itertuples(index=False), start=1):
         fit = "" if math.isnan(row.fit_seconds) else f"{row.fit_seconds:.2f}"
-        table.add_row(str(rank), row.algorithm, row.params, _score_cell(row, result.metric), fit, row.origin)
+        params = row.params if wide else row.params.replace(", ", "\n")  # one per line on narrow terminals
+        table.add_row(str(rank), row.algorithm, params, _score_cell(row, result.metric), fit, row.origin)
     return table
 
 
@@ -952,11 +958,11 @@ def recommend_command(
         return
     order = "; best predicted first" if result.method != "default" else ""
     table = Table(title=f"top {len(recs)} configurations for {ds.name} ({ds.task}, method {result.method}{order})")
-    table.add_column("rank", justify="right")
-    table.add_column("algorithm")
-    table.add_column("key params")
-    table.add_column("predicted", justify="right")
-    table.add_column("similar datasets (distance)")
+    table.add_column("rank", justify="right", no_wrap=True)
+    table.add_column("algorithm", no_wrap=True)
+    table.add_column("key params", ratio=2, min_width=24, overflow="fold")
+    table.add_column("predicted", justify="right", no_wrap=True)
+    table.add_column("similar datasets (distance)", ratio=1, overflow="fold")
     for r in recs:
         score = "-" if math.isnan(r.predicted_score) else f"{r.predicted_score:.3f}"
         table.add_row(str(r.rank), r.algorithm, params_text(r.config), score, _similar_text(r.similar_datasets))

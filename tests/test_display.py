@@ -149,3 +149,18 @@ def test_fit_table_shows_rmse_positive_and_lower_is_better(rmse_result):
     assert cells and all(not c.startswith("-") for c in cells)
     assert _score_cell(best, "rmse") == format_score("rmse", best.score, best.std)
     assert not _score_cell(best, "rmse").startswith("-")
+
+
+def test_fit_table_fits_an_80_column_terminal(rmse_result, monkeypatch):
+    """On a narrow terminal the parameters go one per line and the table stays within 80 columns."""
+    from rich.console import Console
+
+    import autometa.cli as cli_module
+
+    narrow = Console(width=80, record=True, file=io.StringIO())
+    monkeypatch.setattr(cli_module, "console", narrow)
+    narrow.print(_leaderboard_table(rmse_result, top=10))
+    lines = narrow.export_text().splitlines()
+    assert lines and max(len(line.rstrip()) for line in lines) <= 80
+    assert not any(re.search(r"\w=\S+, \w+=", line) for line in lines)  # one parameter per line
+    assert sum("=" in line for line in lines) > len(rmse_result.leaderboard.head(10))
