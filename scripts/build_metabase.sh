@@ -22,14 +22,15 @@ export AUTOMETA_ARFF_DIR="${AUTOMETA_ARFF_DIR:-../shared/datasets/arff}"
 [ -d "$AUTOMETA_ARFF_DIR" ] || echo "note: $AUTOMETA_ARFF_DIR not found; building without the ARFF corpus tasks" >&2
 
 # The curated task list (metabase/tasks.csv), larger tables first, at three fidelities:
-#   1,000 rows, 3-fold CV: every candidate (default + known-good + 14 Sobol per algorithm);
+#   1,000 rows, 3-fold CV: every candidate (default + 2 known-good + 47 Sobol = 50 per algorithm,
+#   350 per task kind; the first 14 Sobol points are those of the earlier 1,000-row builds);
 #   5,000 and 20,000 rows with the search's own folds (5 below 10,000 rows, 3 above):
 #   default + known-good + 5 Sobol per algorithm.
 # Extra arguments are passed on (e.g. --min-rows 5000 to do the large tasks first).
 exec python -m autometa.cli metabase build \
   --source tasks:metabase/tasks.csv \
   --out metabase \
-  --configs-per-algorithm 14 \
+  --configs-per-algorithm 47 \
   --max-rows 1000 \
   --cv 3 \
   --level 5000:5 \
