@@ -41,7 +41,7 @@ def test_library_build_prints_nothing_and_still_writes_its_log_file(tmp_path, ca
     text = "\n".join(lines)
     assert " build: 3 dataset(s) from csv:" in text  # INFO
     assert " skip csv:broken: " in text  # WARNING
-    assert re.search(r" done csv:cls \(cls-\w+, binary, 90x3, rows_used=90\): 1 ok", text)  # INFO
+    assert re.search(r" done csv:cls \(cls-\w+, binary, 90x3, rows_used=90\): 3 ok", text)  # INFO
     assert " datasets: 2 done, 0 duplicates skipped, 1 skipped" in text  # DEBUG: in the file all the same
     assert _package_state() == before  # the file handler and the DEBUG level are gone again
 
@@ -63,7 +63,7 @@ def test_cli_build_shows_progress_and_warnings_not_details(tmp_path, capsys):
 
     main(args + ["--debug"])  # resumed: --debug shows the build's DEBUG lines too
     err = capsys.readouterr().err
-    assert "all 1 configurations already recorded" in err and "datasets: 2 done" in err
+    assert "all 3 configurations already recorded" in err and "datasets: 2 done" in err
     assert _package_state() == before
 
 

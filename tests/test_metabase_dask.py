@@ -85,14 +85,14 @@ def test_dask_build_matches_serial_build_and_resumes_either_way(corpus, cluster,
     rep_s = build_metabase([f"csv:{corpus}"], serial, _settings(), progress=False)
     rep_d = build_metabase([f"csv:{corpus}"], remote, _settings(scheduler=scheduler), progress=False)
     assert len(rep_s.done) == len(rep_d.done) == 3 and not rep_d.skipped
-    assert rep_d.runs_ok == rep_s.runs_ok == 3 * 4 and rep_d.runs_failed == 0
+    assert rep_d.runs_ok == rep_s.runs_ok == 3 * 8 and rep_d.runs_failed == 0
     # the runs went to the cluster's workers, and the joblib calls inside them stayed on their worker
     prefixes = set(cluster.scheduler.task_prefixes)
     assert any("_evaluate_one" in p for p in prefixes), prefixes
     assert not any("fit_transform" in p or "transform_one" in p for p in prefixes), prefixes
 
     a, b = _comparable(serial), _comparable(remote)
-    assert len(a) == 3 * 4 * 3  # 3 datasets x (2 algorithms x (default + 1)) x 3 folds
+    assert len(a) == 3 * 8 * 3  # 3 datasets x (2 algorithms x (default + 2 known-good + 1)) x 3 folds
     assert list(a.columns) == list(b.columns)
     assert any(c.startswith("m_") for c in a.columns)
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12)
@@ -105,9 +105,9 @@ def test_dask_build_matches_serial_build_and_resumes_either_way(corpus, cluster,
     assert "scheduler" not in man["settings"]
     # the scheduler is not part of the protocol: a serial build resumes on the cluster and back
     again = build_metabase([f"csv:{corpus}"], serial, _settings(scheduler=scheduler), progress=False)
-    assert again.runs_ok == 0 and again.runs_resumed == 3 * 4
+    assert again.runs_ok == 0 and again.runs_resumed == 3 * 8
     back = build_metabase([f"csv:{corpus}"], remote, _settings(), progress=False)
-    assert back.runs_ok == 0 and back.runs_resumed == 3 * 4
+    assert back.runs_ok == 0 and back.runs_resumed == 3 * 8
     builds = Metabase(serial, create=False).manifest()["builds"]
     assert [b.get("scheduler") for b in builds] == [None, scheduler]
     pd.testing.assert_frame_equal(_comparable(serial), a)

@@ -240,7 +240,8 @@ def test_matrix_keeps_one_openml_protocol_per_dataset(real: dict) -> None:
 # ------------------------------------------------------------------ built and imported runs together
 @pytest.fixture(scope="module")
 def mixed(openml_fixtures: Path, corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """kr-vs-kp built from the corpus (linear default, 3-fold CV), then OpenML tasks 3 and 1882 imported."""
+    """kr-vs-kp built from the corpus (linear default and its 2 known-good settings, 3-fold CV), then
+    OpenML tasks 3 and 1882 imported."""
     root = tmp_path_factory.mktemp("openml-mixed")
     source = root / "corpus"
     source.mkdir()
@@ -264,7 +265,9 @@ def test_imported_runs_of_a_built_dataset_stay_apart(mixed: dict) -> None:
     built = mine[mine["protocol"].map(is_built_protocol)]
     imported = mine[~mine["protocol"].map(is_built_protocol)]
     assert set(built["protocol"]) == {"autometa:cv3/200"} and set(built["metric"]) == {"roc_auc"}
-    assert sorted(built["fold"]) == [0, 1, 2] and len(imported) == 3
+    assert built["config_id"].nunique() == 3 and (built.groupby("config_id")["fold"].apply(sorted)
+                                                  .map(lambda f: f == [0, 1, 2]).all())
+    assert len(imported) == 3
     assert set(imported["fold"]) == {-1}
 
     # a build counts only its own folds: the imported configurations are not "finished" there
@@ -273,8 +276,9 @@ def test_imported_runs_of_a_built_dataset_stay_apart(mixed: dict) -> None:
     m = build_matrix(mb.datasets(), mb.configs(), runs, "classification")
     row = m.dataset_ids.index(krvskp)
     assert m.protocols[row] == "autometa:cv3/200"
-    linear = m.config_ids.index(built["config_id"].iloc[0])
-    assert m.raw[row, linear] == pytest.approx(float(np.mean(built["score"])))
+    first = built["config_id"].iloc[0]
+    linear = m.config_ids.index(first)
+    assert m.raw[row, linear] == pytest.approx(float(np.mean(built.loc[built["config_id"] == first, "score"])))
     # the imported configurations ran on kr-vs-kp only, where the built protocol wins: left out
     assert not set(imported["config_id"]) & set(m.config_ids)
     anneal = m.dataset_ids.index(next(t for t in summary.tasks if t["task_id"] == 1882)["dataset_id"])
@@ -286,5 +290,5 @@ def test_resumed_build_ignores_the_imported_runs(mixed: dict, tmp_path: Path) ->
     shutil.copytree(mixed["out"], out)
     before = len(Metabase(out, create=False).runs())
     report = build_metabase([f"arff:{mixed['source']}"], out, mixed["settings"], progress=False, mf_time_budget=2.0)
-    assert report.runs_ok == 0 and report.runs_resumed == 1
+    assert report.runs_ok == 0 and report.runs_resumed == 3
     assert len(Metabase(out, create=False).runs()) == before

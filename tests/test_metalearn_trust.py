@@ -197,11 +197,13 @@ def test_shipped_model_loads_with_default_thresholds() -> None:
     for km in m.kinds.values():
         assert km.confidence.max_distance_ratio == DEFAULT_MAX_DISTANCE_RATIO
         assert 0 < km.confidence.typical_distance < km.knn.novelty_distance
-        assert np.isfinite(km.rows_used()).all() and km.rows_used().max() <= 1000  # runs used <= 1,000 rows
+        # rows the chosen fidelity's runs used: 1,000-row runs, or the larger search-fold levels
+        assert np.isfinite(km.rows_used()).all() and km.rows_used().max() <= 20000
+        assert (km.rows_used() > 1000).any() and (km.rows_used() <= 1000).any()
     mf = {"NumberOfInstances": 5000.0, "NumberOfFeatures": 12.0, "LDAAUC": 0.8}
     r = m.rank(mf, "binary", top_k=5)
     assert len(r.items) == 5 and set(r.confidence) >= {"ratio", "agreement", "low"}
-    assert 10 <= r.reference_rows <= 1000
+    assert 10 <= r.reference_rows <= 20000
 
 
 # ------------------------------------------------------------------ (c) size adaptation

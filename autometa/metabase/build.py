@@ -569,9 +569,11 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
     report.runs_resumed += already
     report.done.append(name)
     if ok or failed:
+        levels = settings.fidelities_for(n_rows)
         logger.info(f"done {item.source}:{name} ({dataset_id}, {ds.task}, {n_rows}x{n_cols}, "
-                    f"levels={','.join(str(lv.rows) for lv in settings.fidelities_for(n_rows))}): "
-                    f"{ok} ok, {failed} failed, {already} resumed, {time.monotonic() - t0:.1f} s")
+                    f"rows_used={min(n_rows, levels[0].rows)}): "
+                    f"{ok} ok, {failed} failed, {already} resumed, {time.monotonic() - t0:.1f} s"
+                    + (f"; levels {', '.join(lv.protocol for lv in levels)}" if len(levels) > 1 else ""))
     else:
         logger.debug(f"done {item.source}:{name} ({dataset_id}): all {already} configurations already recorded")
 
