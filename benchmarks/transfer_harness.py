@@ -69,8 +69,11 @@ def default_arff_dir() -> Path:
 
 
 def trial_time_limit(rows: int, base: float = DEFAULT_TRIAL_SECONDS) -> float:
-    """Hard per-trial time limit for a table of ``rows`` rows: ``base`` × max(1, rows/1000)^0.75 seconds."""
-    return round(base * max(1.0, rows / 1000.0) ** 0.75, 1)
+    """Hard per-trial time limit for a table of ``rows`` rows: the metabase build's scaling
+    (:func:`autometa.metabase.build.scaled_time_limit`, ``base`` × max(1, rows/1000)^0.75 s), rounded."""
+    from autometa.metabase.build import scaled_time_limit
+
+    return round(scaled_time_limit(base, rows), 1)
 
 
 def parse_trials(text: Optional[str]) -> dict[str, int]:

@@ -518,8 +518,6 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
     """Load, dedup, describe and evaluate one dataset (raises AutometaError to skip it)."""
     import warnings
 
-    from autometa.evaluate import default_metric, make_splits
-
     t0 = time.monotonic()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -560,16 +558,16 @@ def _build_one(item: SourceItem, store: Metabase, settings: BuildSettings, repor
         store.flush()
 
     ok = failed = already = 0
-    for level in settings.fidelities_for(n_rows):
+    levels = settings.fidelities_for(n_rows)  # the base level first
+    for i, level in enumerate(levels):
         counts = _run_level(ds, name, dataset_id, level, store, settings, bar, overall, flush_rows,
-                            flush_seconds, client, base=level == settings.fidelities()[0])
+                            flush_seconds, client, base=i == 0)
         ok, failed, already = ok + counts[0], failed + counts[1], already + counts[2]
     report.runs_ok += ok
     report.runs_failed += failed
     report.runs_resumed += already
     report.done.append(name)
     if ok or failed:
-        levels = settings.fidelities_for(n_rows)
         logger.info(f"done {item.source}:{name} ({dataset_id}, {ds.task}, {n_rows}x{n_cols}, "
                     f"rows_used={min(n_rows, levels[0].rows)}): "
                     f"{ok} ok, {failed} failed, {already} resumed, {time.monotonic() - t0:.1f} s"
