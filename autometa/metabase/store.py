@@ -41,7 +41,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -259,14 +259,14 @@ def _write_parquet(path: Path, df: pd.DataFrame) -> None:
         pq.write_table(table, fh, compression="zstd")
 
 
-def _unique_runs(df: pd.DataFrame) -> pd.DataFrame:
-    """The first row of each run (:data:`RUN_IDENTITY`; rows written before protocols were
-    recorded have none and count as one protocol)."""
-    key = [c for c in RUN_IDENTITY if c in df.columns]
-    if "protocol" not in key:
-        return df.drop_duplicates(subset=key, keep="first").reset_index(drop=True)
-    filled = df["protocol"].astype("object").where(df["protocol"].notna(), "")
-    dup = df.assign(protocol=filled).duplicated(subset=key, keep="first")
+def _unique_runs(df: pd.DataFrame, built: Callable[[], str] = lambda: BUILT_PROTOCOL) -> pd.DataFrame:
+    """The first row of each run (:data:`RUN_IDENTITY`), a missing protocol read as
+    :func:`run_protocols` reads it (``built()``, asked only when needed, or OpenML's for imported
+    rows): the same identity :meth:`Metabase.add_runs` checks new rows against."""
+    key = [c for c in RUN_KEY if c in df.columns]
+    lacking = "protocol" not in df.columns or bool(df["protocol"].isna().any())
+    protocols = run_protocols(df, built() if lacking else BUILT_PROTOCOL).astype(str)
+    dup = df[key].assign(protocol=protocols).duplicated(keep="first")
     return df.loc[~dup.to_numpy()].reset_index(drop=True)
 
 
@@ -429,7 +429,7 @@ class Metabase:
         if not frames:
             return pd.DataFrame({c: pd.Series(dtype="object") for c in RUN_KEY})
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        return _unique_runs(df)
+        return _unique_runs(df, self.built_protocol)
 
     def datasets(self) -> pd.DataFrame:
         """The datasets table (one row per distinct dataset)."""
@@ -448,7 +448,7 @@ class Metabase:
         df = self._stored_runs()
         if self._pending_runs:
             df = pd.concat([df, pd.DataFrame(self._pending_runs)], ignore_index=True)
-            df = _unique_runs(df)
+            df = _unique_runs(df, self.built_protocol)
         return self._fill_protocols(df)
 
     def _manifest_or_empty(self) -> dict:
