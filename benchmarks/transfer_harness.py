@@ -187,29 +187,20 @@ def real_size_data(ds: Any, max_rows: int, seed: int, trial_seconds: float = DEF
 # ------------------------------------------------------------------ leave-family-out
 def family_dataset_ids(task: Any, tasks: pd.DataFrame, datasets: pd.DataFrame, fams: dict[str, str],
                        checksum: Optional[str] = None) -> list[str]:
-    """Metabase dataset ids of a task's whole family, sorted: the datasets matching a tasks.csv row
-    of the task's ``family`` (by ``task_id == "<source>:<source_id>"`` or by source and name),
-    those with the task's content ``checksum``, those the metabase's families
-    (:func:`autometa.metalearn.families`) put in the family, and every copy of these."""
-    from autometa.metabase import normalise_name
+    """Metabase dataset ids of a task's whole family, sorted: the datasets that
+    :func:`autometa.metabase.tasks.match_tasks` matches to a tasks.csv row of the task's
+    ``family`` (or to the task itself), those with the task's content ``checksum``, those the
+    metabase's families (:func:`autometa.metalearn.families`) put in the family, and every copy of these."""
+    from autometa.metabase.tasks import match_tasks
     from autometa.metalearn import family_members
 
     family = str(task.get("family") or task["task_id"])
-    members = pd.concat([tasks[tasks["family"] == family], pd.DataFrame([dict(task)])], ignore_index=True)
-    member_ids = set(members["task_id"].astype(str))
-    member_names = {(str(s).lower(), normalise_name(str(n))) for s, n in zip(members["source"], members["name"])}
-
-    def column(name: str) -> list:
-        return list(datasets[name]) if name in datasets.columns else [None] * len(datasets)
-
-    ids = set()
-    for did, src, sid, name, cs in zip(column("dataset_id"), column("source"), column("source_id"),
-                                       column("name"), column("checksum")):
-        src = str(src).lower()
-        if ((isinstance(sid, str) and sid and f"{src}:{sid}" in member_ids)
-                or (src, normalise_name(str(name))) in member_names
-                or (checksum and cs == checksum) or fams.get(str(did)) == family):
-            ids.add(str(did))
+    members = pd.concat([pd.DataFrame([dict(task)]), tasks[tasks["family"] == family]], ignore_index=True)
+    ids = set(match_tasks(datasets, members))
+    if "dataset_id" in datasets.columns:
+        cs = datasets["checksum"] if "checksum" in datasets.columns else pd.Series([None] * len(datasets))
+        ids |= {str(d) for d, c in zip(datasets["dataset_id"], cs)
+                if (checksum and c == checksum) or fams.get(str(d)) == family}
     return family_members(fams, ids) if ids else []
 
 

