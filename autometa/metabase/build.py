@@ -100,6 +100,9 @@ class BuildSettings:
     scheduler: Optional[str] = None
     #: datasets with fewer rows are left out (not part of the protocol: a later build may add them)
     min_rows: int = 0
+    #: only the source items the metabase already records (fill in new candidates or levels, add no
+    #: dataset); not part of the protocol
+    existing_only: bool = False
 
     def check(self) -> None:
         """ConfigError for out-of-range settings."""
@@ -398,6 +401,8 @@ def build_metabase(
         items.extend(list_source(spec))
     if settings.min_rows:  # sizes the source knows up front; the others are checked once loaded
         items = [it for it in items if it.n_rows is None or it.n_rows >= settings.min_rows]
+    if settings.existing_only:
+        items = recorded_items(items, Path(out))
     if limit_datasets is not None:
         items = items[:limit_datasets]
 
@@ -410,6 +415,25 @@ def build_metabase(
     finally:
         if client is not None:
             client.close()
+
+
+def recorded_items(items: Sequence[SourceItem], out: Path) -> list[SourceItem]:
+    """The items whose dataset the metabase at ``out`` already records, matched without loading
+    them: by source and source id, else by source and normalised name (empty for a new metabase)."""
+    from autometa.metabase.store import normalise_name
+
+    if not (Path(out) / "datasets.parquet").exists():
+        return []
+    ds = Metabase(out, create=False).datasets()
+    if not len(ds):
+        return []
+    source = ds["source"].astype(str).str.lower()
+    sid = ds["source_id"] if "source_id" in ds.columns else pd.Series([None] * len(ds))
+    by_id = {(s, str(i)) for s, i in zip(source, sid) if isinstance(i, str) and i}
+    by_name = {(s, normalise_name(str(n))) for s, n in zip(source, ds["name"])}
+    return [it for it in items
+            if (it.source.lower(), str(it.source_id)) in by_id
+            or (it.source.lower(), normalise_name(it.name)) in by_name]
 
 
 def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings: BuildSettings, client: Any, *,
@@ -721,6 +745,8 @@ def command_line(sources: Sequence[str], out: str | Path, settings: BuildSetting
         args += ["--algorithms", ",".join(settings.algorithms)]
     if settings.min_rows:
         args += ["--min-rows", str(settings.min_rows)]
+    if settings.existing_only:
+        args += ["--existing-only"]
     if limit_datasets is not None:
         args += ["--limit-datasets", str(limit_datasets)]
     if settings.scheduler:

@@ -6,7 +6,9 @@ performance model. :meth:`MetaModel.rank` turns a new dataset's meta-features in
 top-k list with one of :data:`METHODS`:
 
 * ``"knn"``: best configurations of the nearest training datasets, interleaved;
-* ``"portfolio"``: the greedy portfolio order (no dataset-specific signal);
+* ``"portfolio"``: the greedy portfolio order (no dataset-specific signal but its size: given
+  ``n_rows``, the training datasets are weighted by how close the rows their runs used are,
+  :func:`~autometa.metalearn.portfolio.sized_order`);
 * ``"ranker"``: candidates sorted by the performance model's prediction (optionally with extra
   Sobol configurations that were never run);
 * ``"combined"``: first the configuration with the best distance-weighted mean score over the
@@ -60,7 +62,7 @@ from autometa.metalearn.families import family_members
 from autometa.metalearn.features import MetaFeatureScaler
 from autometa.metalearn.knn import NearestDatasets
 from autometa.metalearn.matrix import MF_PREFIX, PerformanceMatrix, build_matrix
-from autometa.metalearn.portfolio import Portfolio
+from autometa.metalearn.portfolio import Portfolio, size_weights, sized_order
 from autometa.metalearn.ranker import OBJECTIVES, PerformanceRanker
 from autometa.metalearn.size import FALLBACK_MAX_ROWS, reference_rows
 
@@ -235,12 +237,17 @@ class MetaModel:
         knn_score = np.full(len(configs), np.nan)
         knn_score[:n_known] = km.knn.estimate(x)
         port_score = np.full(len(configs), np.nan)
-        port_score[:n_known] = [km.portfolio.mean_score[c] for c in km.matrix.config_ids]
         rank_score = km.ranker.predict(x, enc) if km.ranker is not None else None
 
         in_pool = set(pool)
-        index_of = {c: i for i, c in enumerate(km.matrix.config_ids)}
-        port_order = [index_of[c] for c in km.portfolio.order if index_of[c] in in_pool]
+        rows = km.rows_used()
+        if n_rows:  # the portfolio of the training datasets weighted by closeness in size
+            port_order, port_score[:n_known] = sized_order(km.matrix.normalised, rows, float(n_rows),
+                                                           [i for i in pool if i < n_known])
+        else:
+            index_of = {c: i for i, c in enumerate(km.matrix.config_ids)}
+            port_score[:n_known] = [km.portfolio.mean_score[c] for c in km.matrix.config_ids]
+            port_order = [index_of[c] for c in km.portfolio.order if index_of[c] in in_pool]
         knn_order = [i for i in km.knn.ranking(x) if i in in_pool]
         used = method
         if method == "ranker" and rank_score is None:
@@ -282,9 +289,11 @@ class MetaModel:
         } for rank, i in enumerate(picks, start=1)]
         nb = [{"name": km.knn.names[r], "dataset_id": km.knn.dataset_ids[r], "distance": round(d, 4)}
               for r, d in neighbours]
-        rows = km.rows_used()
         follows_portfolio = used == "portfolio" or (used != "knn" and novel) or gated
-        ref = reference_rows(rows if follows_portfolio else rows[[r for r, _ in neighbours[:km.knn.k]]])
+        if follows_portfolio:
+            ref = reference_rows(rows, size_weights(rows, float(n_rows)) if n_rows else None)
+        else:
+            ref = reference_rows(rows[[r for r, _ in neighbours[:km.knn.k]]])
         return Ranking(items=items, method=used, neighbours=nb, novel=novel, notes=notes,
                        confidence=conf.to_dict() if conf is not None else {}, reference_rows=ref)
 
