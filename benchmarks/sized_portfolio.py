@@ -43,7 +43,7 @@ OUT_DIR = BENCH_DIR / "results"
 DEPTHS = (1, 3, 10)
 BANDWIDTHS = (0.5, 1.0, 2.0)
 PRIORS = (0.0, 10.0)
-BUCKETS = ((0, 499, "< 500 rows"), (500, 999, "500-999 rows"), (1000, 1000, "1,000 of more (subsample)"),
+BUCKETS = ((0, 499, "< 500 rows"), (500, 999, "500-999 rows"), (1000, 1000, "1,000 (subsample of a larger table)"),
            (1001, 10 ** 9, "5,000 (search folds)"))
 
 
